@@ -1,0 +1,35 @@
+"""What a classifier returns: tags, each with the evidence behind it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Category = Literal["complaint", "question", "other"]
+InsuranceType = Literal["BHTN", "BHXH", "BHYT"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One matched phrase: which tag it supports, what matched, and where."""
+
+    tag: str  # e.g. "insurance:BHYT", "province:79", "category:complaint", "topic:thai sản"
+    phrase: str  # the text as it appears in the message
+    field: Literal["subject", "body"]
+    start: int  # character offsets into that field's text
+    end: int
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Classification:
+    insurance_types: list[str]  # sorted subset of ["BHTN", "BHXH", "BHYT"]
+    province_code: str | None  # 2-digit code on the 34-province map, or None
+    category: Category
+    topics: list[str] = field(default_factory=list)
+    # confidence per tag family: {"insurance_types": 0.9, "province": 0.8, "category": 0.7}
+    confidence: dict[str, float] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
