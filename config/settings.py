@@ -1,0 +1,276 @@
+"""Typed configuration, validated once at start-up.
+
+Sources, highest priority first: environment variables (`TIEPNHAN_DATABASE_URL`,
+`TIEPNHAN_REDIS_URL`, ...), then the TOML file given by `--config` or `TIEPNHAN_CONFIG`
+(default `./tiepnhan.toml` when present), then the defaults below. With nothing configured
+tiepnhan runs on embedded defaults: a SQLite file under `var/` and an in-process broker.
+
+Secrets are never written in the file when avoidable: every secret `x` may be given as
+`x_env = "NAME"`, naming the environment variable that holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = Path("tiepnhan.toml")
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class ConfigError(Exception):
+    """A configuration mistake, with one readable line per problem."""
+
+    def __init__(self, problems: list[str], origin: str) -> None:
+        self.problems = problems
+        self.origin = origin
+        super().__init__(f"invalid configuration ({origin}):\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _secret_from_env(data: Any, name: str) -> Any:
+    """Resolve `name_env = "VAR"` into `name`, failing clearly when VAR is unset."""
+    if not isinstance(data, dict):
+        return data
+    env_key = f"{name}_env"
+    if data.get(env_key):
+        var = data[env_key]
+        if data.get(name):
+            raise ValueError(f"give either {name} or {env_key}, not both")
+        value = os.environ.get(var)
+        if value is None:
+            raise ValueError(f"{env_key} names the environment variable {var}, which is not set")
+        data = {**data, name: value}
+    return data
+
+
+Security = Literal["ssl", "starttls", "plain"]
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _plain_only_on_loopback(security: str, host: str) -> None:
+    if security == "plain" and host not in LOOPBACK_HOSTS and not host.startswith("127."):
+        raise ValueError(f'security = "plain" is only allowed for loopback hosts, not {host!r}')
+
+
+class MailboxConfig(_Section):
+    name: str = Field(min_length=1)
+    host: str
+    port: int = Field(993, ge=1, le=65535)
+    security: Security = "ssl"
+    username: str
+    password: SecretStr | None = None
+    password_env: str | None = None
+    oauth2_token: SecretStr | None = None
+    oauth2_token_env: str | None = None
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"], min_length=1)
+    after_fetch: str = "keep"
+    poll_interval_seconds: float = Field(60.0, gt=0)
+    batch_size: int = Field(200, ge=1, le=5000)
+    timeout_seconds: float = Field(60.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        return _secret_from_env(_secret_from_env(data, "password"), "oauth2_token")
+
+    @field_validator("after_fetch")
+    @classmethod
+    def _check_after_fetch(cls, value: str) -> str:
+        if value in {"keep", "seen"} or (value.startswith("move:") and len(value) > 5):
+            return value
+        raise ValueError('after_fetch must be "keep", "seen" or "move:<folder>"')
+
+    @model_validator(mode="after")
+    def _check(self) -> MailboxConfig:
+        if self.password is None and self.oauth2_token is None:
+            raise ValueError(f"mailbox {self.name!r} needs password, password_env, oauth2_token or oauth2_token_env")
+        _plain_only_on_loopback(self.security, self.host)
+        return self
+
+
+class FacebookPageConfig(_Section):
+    name: str = Field(min_length=1)
+    page_id: str = Field(pattern=r"^\d+$")
+    access_token: SecretStr | None = None
+    access_token_env: str | None = None
+    app_secret: SecretStr | None = None
+    app_secret_env: str | None = None
+    app_token: SecretStr | None = None  # "app_id|app_secret", for /debug_token
+    app_token_env: str | None = None
+    verify_token: SecretStr | None = None
+    verify_token_env: str | None = None
+    graph_url: str = "https://graph.facebook.com/"
+    api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
+    poll_interval_seconds: float = Field(120.0, gt=0)
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        for name in ("access_token", "app_secret", "app_token", "verify_token"):
+            data = _secret_from_env(data, name)
+        return data
+
+    @field_validator("graph_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("graph_url must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _check(self) -> FacebookPageConfig:
+        if self.access_token is None:
+            raise ValueError(f"page {self.name!r} needs access_token or access_token_env")
+        return self
+
+
+class SmtpConfig(_Section):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Security = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None
+    from_address: str
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        return _secret_from_env(data, "password")
+
+    @model_validator(mode="after")
+    def _check(self) -> SmtpConfig:
+        _plain_only_on_loopback(self.security, self.host)
+        return self
+
+
+class IntakeConfig(_Section):
+    reply_address: str | None = None  # the intake mailbox; Reply-To becomes local+<token>@domain
+
+
+class WorkerConfig(_Section):
+    processes: int = Field(2, ge=1, le=64)
+    threads: int = Field(4, ge=1, le=256)
+    max_retries: int = Field(8, ge=0, le=100)
+    min_backoff_ms: int = Field(1_000, ge=0)
+    max_backoff_ms: int = Field(300_000, ge=0)
+    time_limit_ms: int = Field(600_000, ge=1_000)
+    # Redis broker: how soon the work of a dead worker is redelivered (see README).
+    heartbeat_timeout_ms: int = Field(60_000, ge=1_000)
+    maintenance_chance: int = Field(1_000, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIEPNHAN_", extra="forbid", env_nested_delimiter="__")
+
+    database_url: str = "sqlite:///var/tiepnhan.db"
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    max_attachment_bytes: int = Field(25 * 1024 * 1024, ge=0)
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: str = "INFO"
+    units_file: Path = PACKAGE_DIR / "units.toml"
+    routing_file: Path = PACKAGE_DIR / "routing.toml"
+    source_failing_threshold_minutes: float = Field(30.0, gt=0)
+    mailboxes: list[MailboxConfig] = Field(default_factory=list)
+    facebook_pages: list[FacebookPageConfig] = Field(default_factory=list)
+    smtp: SmtpConfig | None = None
+    intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which arrives as init arguments.
+        return (env_settings, init_settings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("database_url must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> Settings:
+        names = [m.name for m in self.mailboxes] + [p.name for p in self.facebook_pages]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: --config, then TIEPNHAN_CONFIG, then ./tiepnhan.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("TIEPNHAN_CONFIG"):
+        return Path(os.environ["TIEPNHAN_CONFIG"])
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{location}: {message}"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read and validate the configuration, or raise ConfigError listing every mistake."""
+    file = config_path(path)
+    origin = str(file) if file else "environment and defaults"
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"config file not found: {file}"], origin) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"not valid TOML: {exc}"], origin) from None
+    data.update(overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e) for e in exc.errors()], origin) from None
+    if file is not None:
+        # Relative paths in a config file are relative to the file, like every other tool.
+        base = file.resolve().parent
+        for name in ("data_dir", "units_file", "routing_file"):
+            value = getattr(settings, name)
+            if name in data and f"TIEPNHAN_{name.upper()}" not in os.environ and not Path(value).is_absolute():
+                setattr(settings, name, base / value)
+        from_file = "database_url" in data and "TIEPNHAN_DATABASE_URL" not in os.environ
+        if settings.database_url.startswith("sqlite:///") and from_file:
+            db_path = settings.database_url.removeprefix("sqlite:///")
+            if db_path and not db_path.startswith("/") and db_path != ":memory:":
+                settings.database_url = f"sqlite:///{base / db_path}"
+    return settings

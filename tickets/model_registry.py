@@ -1,0 +1,7 @@
+"""Imports every module that defines tables, so metadata and migrations see them all.
+
+Packages that add tables (escalations, notifier deliveries, IMAP UID maps...) list their
+model modules here.
+"""
+
+import tickets.models  # noqa: F401

@@ -1,0 +1,159 @@
+"""The pipeline stages as plain functions: normalize → thread → classify → route.
+
+Each stage reads its input from the store by id, writes its result in one transaction, and is
+idempotent, so running it twice (at-least-once delivery) changes nothing. `tickets/actors.py`
+wraps each stage in a Dramatiq actor that enqueues the next; `process_raw_item_now` runs them
+in sequence without a broker (tests, `reprocess`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from ingest.registry import ParseContext, parser_for
+from tickets.db import session_scope
+from tickets.models import Message, RawItem, RawState, Ticket, TicketStatus, utcnow
+from tickets.store import (
+    add_event,
+    mark_raw_processed,
+    raw_content,
+    record_raw_failure,
+    store_message,
+)
+from tickets.threader import ThreadOutcome, thread_message
+
+log = logging.getLogger(__name__)
+
+MAX_CLASSIFIED_CHARS = 20_000
+
+
+class PermanentFailure(Exception):
+    """The item itself is at fault: retrying cannot help. It is quarantined, not retried."""
+
+
+@dataclass(frozen=True)
+class NormalizeOutcome:
+    message_id: int | None
+    is_new: bool
+
+
+def normalize_raw_item(engine: Engine, raw_item_id: int, max_attachment_bytes: int) -> NormalizeOutcome:
+    """Parse a raw item into a stored message. A parser error quarantines the item."""
+    with session_scope(engine) as session:
+        raw = session.get(RawItem, raw_item_id)
+        if raw is None:
+            raise LookupError(f"raw item {raw_item_id} does not exist")
+        content = raw_content(session, raw)
+        context = ParseContext(source=raw.source, arrived_at=raw.arrived_at, max_attachment_bytes=max_attachment_bytes)
+        try:
+            normalized = parser_for(raw.kind)(content, context)
+        except Exception as exc:  # noqa: BLE001 - parsers are pure: any error is the item's fault
+            reason = f"{type(exc).__name__}: {exc}"
+            log.warning("raw item quarantined", extra={"raw_item_id": raw_item_id, "kind": raw.kind, "error": reason})
+            session.rollback()
+            record_raw_failure(engine, raw_item_id, "normalize", reason, permanent=True)
+            raise PermanentFailure(reason) from exc
+        stored = store_message(session, raw, normalized)
+        mark_raw_processed(session, raw_item_id)
+    if stored.changed:
+        _log_revision(engine, stored.message_id)
+    return NormalizeOutcome(stored.message_id, stored.is_new)
+
+
+def _log_revision(engine: Engine, message_id: int) -> None:
+    with session_scope(engine) as session:
+        message = session.get(Message, message_id)
+        if message is not None and message.ticket_id is not None:
+            kind = "message_deleted" if message.is_deleted else "message_edited"
+            add_event(session, message.ticket_id, kind, message_id=message_id)
+
+
+def thread_stored_message(engine: Engine, message_id: int) -> ThreadOutcome:
+    with session_scope(engine) as session:
+        return thread_message(session, message_id)
+
+
+def classification_text(engine: Engine, ticket_id: int) -> tuple[str, str, str]:
+    """The ticket's subject and the clean text of its inbound, human messages."""
+    with session_scope(engine) as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise LookupError(f"ticket {ticket_id} does not exist")
+        texts = session.execute(
+            select(Message.clean_text)
+            .where(Message.ticket_id == ticket_id, Message.direction == "inbound", Message.is_auto_reply.is_(False))  # type: ignore[arg-type, attr-defined]
+            .order_by(Message.id)  # type: ignore[arg-type]
+        ).scalars().all()
+        body = "\n\n".join(texts)[:MAX_CLASSIFIED_CHARS]
+        return ticket.subject, body, ticket.channel
+
+
+def classify_ticket(engine: Engine, ticket_id: int) -> bool:
+    """Tag a ticket. Returns False when a coordinator has locked its tags by hand."""
+    from classifiers import classify
+
+    subject, body, channel = classification_text(engine, ticket_id)
+    result = classify(subject, body, channel)
+    with session_scope(engine) as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        if ticket.tags_locked:
+            return False
+        evidence = list(result.to_json()["evidence"])  # type: ignore[call-overload]
+        new_tags = {
+            "insurance_types": list(result.insurance_types),
+            "province_code": result.province_code,
+            "category": result.category,
+            "topics": list(result.topics),
+        }
+        old_tags = {
+            "insurance_types": ticket.insurance_types,
+            "province_code": ticket.province_code,
+            "category": ticket.category,
+            "topics": ticket.topics,
+        }
+        ticket.insurance_types = new_tags["insurance_types"]  # type: ignore[assignment]
+        ticket.province_code = new_tags["province_code"]  # type: ignore[assignment]
+        ticket.category = new_tags["category"]  # type: ignore[assignment]
+        ticket.topics = new_tags["topics"]  # type: ignore[assignment]
+        ticket.tag_confidence = dict(result.confidence)
+        ticket.tag_evidence = evidence
+        ticket.tagged_at = utcnow()
+        if ticket.status == TicketStatus.NEW.value:
+            ticket.status = TicketStatus.TRIAGED.value
+        session.add(ticket)
+        if new_tags != old_tags:
+            add_event(session, ticket_id, "tagged", **new_tags, confidence=dict(result.confidence))
+    return True
+
+
+def route_ticket(engine: Engine, ticket_id: int) -> None:
+    """Propose escalations for a tagged ticket (rules in config/routing.toml)."""
+    from tickets.routing_stage import route
+
+    route(engine, ticket_id)
+
+
+def process_raw_item_now(engine: Engine, raw_item_id: int, max_attachment_bytes: int) -> ThreadOutcome | None:
+    """Run every stage for one raw item in this thread, without a broker."""
+    try:
+        outcome = normalize_raw_item(engine, raw_item_id, max_attachment_bytes)
+    except PermanentFailure:
+        return None
+    if outcome.message_id is None:
+        return None
+    threaded = thread_stored_message(engine, outcome.message_id)
+    if threaded.ticket_id is not None and threaded.inbound:
+        if classify_ticket(engine, threaded.ticket_id):
+            route_ticket(engine, threaded.ticket_id)
+    return threaded
+
+
+def pending_raw_item_ids(engine: Engine, *, include_failed: bool = True) -> list[int]:
+    states = [RawState.PENDING.value] + ([RawState.FAILED.value] if include_failed else [])
+    with session_scope(engine) as session:
+        return list(session.execute(select(RawItem.id).where(RawItem.state.in_(states)).order_by(RawItem.id)).scalars())  # type: ignore[attr-defined, arg-type]

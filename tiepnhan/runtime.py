@@ -1,0 +1,41 @@
+"""The process's configuration, database engine and broker, set up once at start-up."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy.engine import Engine
+
+from config.settings import Settings, load_settings
+from tickets.db import get_engine, migrate
+
+_lock = threading.RLock()
+_settings: Settings | None = None
+_migrated: set[str] = set()
+
+
+def configure(settings: Settings) -> Settings:
+    """Make `settings` this process's configuration (the CLI and tests call this first)."""
+    global _settings
+    with _lock:
+        _settings = settings
+    return settings
+
+
+def settings() -> Settings:
+    global _settings
+    with _lock:
+        if _settings is None:
+            _settings = load_settings()
+        return _settings
+
+
+def engine() -> Engine:
+    """The database engine, its schema migrated to the newest version on first use."""
+    url = settings().database_url
+    db = get_engine(url)
+    with _lock:
+        if url not in _migrated:
+            migrate(db)
+            _migrated.add(url)
+    return db
