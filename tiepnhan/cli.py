@@ -1,0 +1,42 @@
+"""The `tiepnhan` command line."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# Each module registers its commands with `register(app)`; they import heavy things lazily,
+# so `tiepnhan classify` runs without touching a database or a broker.
+COMMAND_MODULES = (
+    "tiepnhan.commands.intake",
+    "tiepnhan.commands.tickets",
+)
+
+app = typer.Typer(
+    name="tiepnhan",
+    help="tiepnhan — tiếp nhận thư điện tử và tin nhắn fanpage của BHXH Việt Nam thành phiếu.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", envvar="TIEPNHAN_CONFIG", help="TOML config file (default ./tiepnhan.toml)")
+    ] = None,
+) -> None:
+    ctx.obj = {"config": config}
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,81 @@
+"""What every command needs: validated settings, the database, the broker, display helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import Engine
+
+from config.settings import ConfigError, Settings, load_settings
+from tiepnhan import runtime
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]Lỗi:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def config_file(ctx: typer.Context) -> Path | None:
+    root = ctx.find_root()
+    return root.obj.get("config") if isinstance(root.obj, dict) else None
+
+
+def load(ctx: typer.Context, **overrides: Any) -> Settings:
+    """Read and validate the configuration, exiting with every mistake listed."""
+    try:
+        settings = load_settings(config_file(ctx), **overrides)
+    except ConfigError as exc:
+        err_console.print(f"[bold red]Cấu hình không hợp lệ[/] ({exc.origin}):", highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    from tiepnhan.logs import setup_logging
+
+    setup_logging(settings)
+    return runtime.configure(settings)
+
+
+def database(settings: Settings) -> Engine:
+    try:
+        return runtime.engine()
+    except Exception as exc:  # noqa: BLE001 - shown to the operator, with the URL's password hidden
+        fail(f"không mở được cơ sở dữ liệu {redact_url(settings.database_url)}: {exc}")
+
+
+def redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "<url>"
+
+
+def start_broker(settings: Settings) -> bool:
+    """Install the configured broker; True when it is the in-process one."""
+    from tiepnhan.broker import install_broker
+
+    install_broker(settings)
+    import tickets.actors  # noqa: F401  (declares the pipeline actors on it)
+
+    return settings.redis_url is None
+
+
+def local_time(value: datetime | None, tz: str = "Asia/Ho_Chi_Minh") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
+
+
+def print_json_line(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")

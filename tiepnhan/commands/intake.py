@@ -1,0 +1,99 @@
+"""Commands that bring items in: import, demo, reprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+from tiepnhan.commands.common import console, database, fail, load, print_json_line, start_broker
+from tiepnhan.importer import ImportSummary, store_files, summarize
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+
+
+def run_import(ctx: typer.Context, paths: list[Path], source: str, as_json: bool, **overrides: object) -> ImportSummary:
+    settings = load(ctx, **overrides)
+    engine = database(settings)
+    embedded = start_broker(settings)
+    from tiepnhan.embedded import drain, embedded_worker
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=console, transient=True, disable=as_json,
+    ) as progress:
+        task = progress.add_task("Đang đọc và lưu", total=None)
+        if embedded:
+            with embedded_worker(settings.worker.threads):
+                high_water, new_ids, seen = store_files(engine, paths, source, lambda: progress.advance(task))
+                progress.update(task, description="Đang xử lý", total=seen, completed=seen)
+                drain()
+        else:
+            high_water, new_ids, seen = store_files(engine, paths, source, lambda: progress.advance(task))
+    summary = summarize(engine, high_water, new_ids, seen)
+    if as_json:
+        print_json_line(summary.as_dict())
+    else:
+        print_summary(summary, embedded)
+    return summary
+
+
+def print_summary(summary: ImportSummary, embedded: bool) -> None:
+    console.print(f"Đã đọc {summary.items} mục.")
+    console.print(f"  Phiếu mới: [bold]{summary.new_tickets}[/]")
+    console.print(f"  Tin nhắn thêm vào phiếu có sẵn: {summary.added_to_existing}")
+    console.print(f"  Trùng lặp, bỏ qua: {summary.duplicates}")
+    console.print(f"  Thư tự động/thư báo lỗi không mở phiếu: {summary.without_ticket}")
+    if not embedded:
+        console.print(f"  Đã xếp hàng cho worker: {summary.pending}")
+    console.print(f"  Lỗi: {len(summary.failures)}" + (" (bản gốc vẫn được lưu)" if summary.failures else ""))
+    for failure in summary.failures:
+        console.print(f"    - mục #{failure['raw_item_id']} ({failure['where']}): {failure['reason']}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("import")
+    def import_command(
+        ctx: typer.Context,
+        paths: Annotated[list[Path], typer.Argument(help=".eml files, folders, Maildir folders, mbox files, Graph API JSON")],
+        source: Annotated[str, typer.Option(help="source name shown on the tickets")] = "import",
+        as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
+    ) -> None:
+        """Import messages from files into tickets."""
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            fail("không tìm thấy: " + ", ".join(missing))
+        summary = run_import(ctx, paths, source, as_json)
+        if summary.failures:
+            raise typer.Exit(1)
+
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        database_file: Annotated[Path, typer.Option("--database", help="SQLite file for the demo (recreated)")] = Path("var/demo.db"),
+    ) -> None:
+        """Import the bundled sample emails and fanpage messages into a fresh database."""
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database_file}{suffix}").unlink(missing_ok=True)
+        console.print(f"[bold]tiepnhan demo[/] — cơ sở dữ liệu mới: {database_file}")
+        run_import(ctx, [SAMPLES_DIR], "demo", False, database_url=f"sqlite:///{database_file}", redis_url=None)
+        from tiepnhan.commands.tickets import print_ticket_table
+
+        print_ticket_table(limit=100)
+        console.print("Xem chi tiết một phiếu: [bold]tiepnhan show 1[/] (thêm --config hoặc TIEPNHAN_DATABASE_URL=sqlite:///" + str(database_file) + ")")
+
+    @app.command()
+    def reprocess(
+        ctx: typer.Context,
+        only_failed: Annotated[bool, typer.Option("--only-failed", help="only raw items that failed or were quarantined")] = False,
+    ) -> None:
+        """Rebuild messages and tags from the stored raw items (after a parser or classifier improves)."""
+        settings = load(ctx)
+        engine = database(settings)
+        from tickets.reprocess import reprocess_all
+
+        result = reprocess_all(engine, settings.max_attachment_bytes, only_failed=only_failed)
+        console.print(json.dumps(result, ensure_ascii=False))

@@ -1,0 +1,183 @@
+"""Commands that show tickets: `tickets` (a list) and `show` (one ticket in full)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from tickets.db import session_scope
+from tickets.models import Attachment, Message, ThreadKey, Ticket, TicketEvent, ticket_reference
+from tiepnhan import runtime
+from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line
+
+STATUS_LABELS = {
+    "new": "mới",
+    "triaged": "đã phân loại",
+    "escalated": "đã chuyển",
+    "resolved": "đã giải quyết",
+    "closed": "đã đóng",
+    "spam": "rác",
+}
+CATEGORY_LABELS = {"complaint": "phản ánh", "question": "hỏi đáp", "other": "khác"}
+
+
+def parse_ticket_id(value: str) -> int:
+    text = value.strip().upper().removeprefix("TN-")
+    if not text.isdigit():
+        fail(f"mã phiếu không hợp lệ: {value!r} (ví dụ: 12 hoặc TN-000012)")
+    return int(text)
+
+
+def query_tickets(status: str | None = None, province: str | None = None, limit: int | None = None) -> list[Ticket]:
+    with session_scope(runtime.engine()) as session:
+        query = select(Ticket).order_by(Ticket.id)  # type: ignore[arg-type]
+        if status:
+            query = query.where(Ticket.status == status)
+        if province:
+            query = query.where(Ticket.province_code == province)
+        if limit:
+            query = query.limit(limit)
+        return list(session.execute(query).scalars())
+
+
+def ticket_json(ticket: Ticket, external_ids: list[str]) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "reference": ticket.reference,
+        "channel": ticket.channel,
+        "source": ticket.source,
+        "subject": ticket.subject,
+        "sender": ticket.sender_address,
+        "sender_name": ticket.sender_name,
+        "status": ticket.status,
+        "insurance_types": ticket.insurance_types,
+        "province_code": ticket.province_code,
+        "category": ticket.category,
+        "topics": ticket.topics,
+        "confidence": ticket.tag_confidence,
+        "message_count": ticket.message_count,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+        "first_response_at": ticket.first_response_at.isoformat() if ticket.first_response_at else None,
+        "external_ids": external_ids,
+    }
+
+
+def external_ids_by_ticket(ticket_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {tid: [] for tid in ticket_ids}
+    with session_scope(runtime.engine()) as session:
+        for start in range(0, len(ticket_ids), 500):
+            chunk = ticket_ids[start : start + 500]
+            rows = session.execute(
+                select(Message.ticket_id, Message.external_id).where(Message.ticket_id.in_(chunk)).order_by(Message.id)  # type: ignore[union-attr, arg-type]
+            )
+            for ticket_id, external_id in rows:
+                found[ticket_id].append(external_id)
+    return found
+
+
+def print_ticket_table(status: str | None = None, province: str | None = None, limit: int | None = None) -> None:
+    tickets = query_tickets(status, province, limit)
+    table = Table(title=f"Phiếu tiếp nhận ({len(tickets)})", show_lines=False)
+    for header in ("Mã", "Kênh", "Người gửi", "Tiêu đề", "Loại BH", "Tỉnh", "Phân loại", "Tin", "Trạng thái"):
+        table.add_column(header, overflow="fold")
+    from tickets.places import province_name
+
+    for ticket in tickets:
+        table.add_row(
+            ticket.reference,
+            ticket.channel,
+            ticket.sender_name or ticket.sender_address or "",
+            ticket.subject[:60],
+            ", ".join(ticket.insurance_types),
+            f"{ticket.province_code} {province_name(ticket.province_code)}" if ticket.province_code else "",
+            CATEGORY_LABELS.get(ticket.category or "", ticket.category or ""),
+            str(ticket.message_count),
+            STATUS_LABELS.get(ticket.status, ticket.status),
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("tickets")
+    def list_tickets(
+        ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+        status: Annotated[str | None, typer.Option(help="new, triaged, escalated, resolved, closed, spam")] = None,
+        province: Annotated[str | None, typer.Option(help="2-digit province code")] = None,
+        limit: Annotated[int | None, typer.Option(min=1)] = None,
+    ) -> None:
+        """List tickets."""
+        settings = load(ctx)
+        database(settings)
+        if status and status not in STATUS_LABELS:
+            fail(f"trạng thái không hợp lệ: {status!r}; dùng một trong: {', '.join(STATUS_LABELS)}")
+        if not as_json:
+            print_ticket_table(status, province, limit)
+            return
+        tickets = query_tickets(status, province, limit)
+        ids = external_ids_by_ticket([t.id for t in tickets if t.id is not None])
+        for ticket in tickets:
+            print_json_line(ticket_json(ticket, ids.get(ticket.id or 0, [])))
+
+    @app.command()
+    def show(ctx: typer.Context, ticket: Annotated[str, typer.Argument(help="ticket number, e.g. 12 or TN-000012")]) -> None:
+        """Show one ticket: its messages, tags with evidence, and events."""
+        settings = load(ctx)
+        engine = database(settings)
+        ticket_id = parse_ticket_id(ticket)
+        with session_scope(engine) as session:
+            row = session.get(Ticket, ticket_id)
+            if row is None:
+                fail(f"không có phiếu {ticket_reference(ticket_id)}", 1)
+            messages = list(session.execute(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id)).scalars())  # type: ignore[arg-type]
+            attachments = list(session.execute(select(Attachment).where(Attachment.message_id.in_([m.id for m in messages]))).scalars())  # type: ignore[attr-defined]
+            events = list(session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)).scalars())  # type: ignore[arg-type]
+            keys = list(session.execute(select(ThreadKey.key).where(ThreadKey.ticket_id == ticket_id)).scalars())  # type: ignore[arg-type]
+        print_ticket(row, messages, attachments, events, keys)
+
+
+def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Attachment], events: list[TicketEvent], keys: list[str]) -> None:
+    from tickets.places import province_name
+
+    console.rule(f"[bold]{ticket.reference}[/] {ticket.subject}", style="cyan")
+    console.print(f"Kênh: {ticket.channel} ({ticket.source})   Trạng thái: {STATUS_LABELS.get(ticket.status, ticket.status)}")
+    console.print(f"Người gửi: {ticket.sender_name or ''} <{ticket.sender_address or ''}>", markup=False)
+    console.print(f"Tạo lúc: {local_time(ticket.created_at)}   Cập nhật: {local_time(ticket.updated_at)}"
+                  + (f"   Phản hồi đầu tiên: {local_time(ticket.first_response_at)}" if ticket.first_response_at else ""))
+    console.print()
+    console.print("[bold]Nhãn[/]")
+    confidence = ticket.tag_confidence or {}
+    province = f"{ticket.province_code} {province_name(ticket.province_code)}" if ticket.province_code else "(chưa xác định)"
+    console.print(f"  Loại bảo hiểm: {', '.join(ticket.insurance_types) or '(không có)'}  (độ tin cậy {confidence.get('insurance_types', 0):.2f})")
+    console.print(f"  Tỉnh/thành: {province}  (độ tin cậy {confidence.get('province', 0):.2f})")
+    console.print(f"  Phân loại: {CATEGORY_LABELS.get(ticket.category or '', ticket.category or '')}  (độ tin cậy {confidence.get('category', 0):.2f})")
+    if ticket.topics:
+        console.print(f"  Chủ đề: {', '.join(ticket.topics)}")
+    if ticket.tag_evidence:
+        console.print("  Căn cứ:")
+        for evidence in ticket.tag_evidence:
+            console.print(f"    - {evidence.get('tag')}: «{evidence.get('phrase')}» ({evidence.get('field')} {evidence.get('start')}–{evidence.get('end')})", markup=False, highlight=False)
+    console.print()
+    by_message: dict[int, list[Attachment]] = {}
+    for attachment in attachments:
+        by_message.setdefault(attachment.message_id, []).append(attachment)
+    for message in messages:
+        arrow = "→" if message.direction == "inbound" else "←"
+        flags = " [tự động trả lời]" if message.is_auto_reply else ""
+        flags += " [thư báo lỗi]" if message.is_bounce else ""
+        flags += " [đã xoá]" if message.is_deleted else ""
+        console.rule(f"{arrow} {message.sender_name or message.sender_address or ''} · {local_time(message.sent_at or message.received_at)}{flags}", style="dim", characters="·")
+        console.print(message.clean_text or "(trống)", markup=False, highlight=False)
+        for attachment in by_message.get(message.id or 0, []):
+            note = f" — bỏ qua: {attachment.skipped_reason}" if attachment.skipped_reason else ""
+            console.print(f"  📎 {attachment.filename} ({attachment.content_type}, {attachment.size} byte){note}", markup=False)
+    console.print()
+    console.print("[bold]Nhật ký[/]")
+    for event in events:
+        details = ", ".join(f"{k}={v}" for k, v in event.data.items() if v not in (None, [], {}))
+        console.print(f"  {local_time(event.at)}  {event.kind}  ({event.actor})  {details}", markup=False, highlight=False)
+    console.print(f"[dim]Khoá luồng: {', '.join(keys)}[/]", highlight=False)

@@ -1,0 +1,82 @@
+"""Structured logs: one JSON object per line in production, readable lines on a terminal.
+
+Whatever is logged passes through `redact`, which masks passwords, tokens, citizens' ID
+numbers (CCCD, social-insurance numbers), phone numbers and email addresses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from config.settings import Settings
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # key=value / "key": "value" secrets
+    (re.compile(r"(?i)\b(password|passwd|pwd|token|access_token|secret|app_secret|authorization)(\"?\s*[:=]\s*\"?)([^\s\"',&]+)"), r"\1\2***"),
+    (re.compile(r"(?i)\bBearer\s+[A-Za-z0-9._\-]+"), "Bearer ***"),
+    (re.compile(r"\bEAA[A-Za-z0-9]{20,}\b"), "***"),  # Facebook access tokens
+    # 12-digit CCCD, 10-digit social-insurance numbers, 9-digit CMND: any long digit run
+    (re.compile(r"(?<![\d.,])\d{9,12}(?![\d.,])"), "[số định danh]"),
+    # Vietnamese phone numbers: 0xx xxx xxxx / +84 ...
+    (re.compile(r"(?<!\w)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)"), "[số điện thoại]"),
+    # email addresses: keep the domain, hide the person
+    (re.compile(r"\b[\w.+\-]+@([\w\-]+\.[\w.\-]+)\b"), r"***@\1"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        data.update(_fields(record))
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(data, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{k}={v}" for k, v in _fields(record).items())
+        line = f"{datetime.fromtimestamp(record.created).strftime('%H:%M:%S')} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if fields:
+            line += f" [{fields}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return redact(line)
+
+
+def setup_logging(settings: Settings) -> None:
+    use_json = settings.log_format == "json" or (settings.log_format == "auto" and not sys.stderr.isatty())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_tiepnhan", False):
+            root.removeHandler(existing)
+    handler._tiepnhan = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for noisy in ("dramatiq", "sqlalchemy", "alembic", "imapclient", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
