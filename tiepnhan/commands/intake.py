@@ -9,14 +9,15 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
+from config.settings import Settings
+from tiepnhan import runtime
 from tiepnhan.commands.common import console, database, fail, load, print_json_line, start_broker
 from tiepnhan.importer import ImportSummary, store_files, summarize
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
 
-def run_import(ctx: typer.Context, paths: list[Path], source: str, as_json: bool, **overrides: object) -> ImportSummary:
-    settings = load(ctx, **overrides)
+def run_import(settings: Settings, paths: list[Path], source: str, as_json: bool) -> ImportSummary:
     engine = database(settings)
     embedded = start_broker(settings)
     from tiepnhan.embedded import drain, embedded_worker
@@ -66,7 +67,7 @@ def register(app: typer.Typer) -> None:
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             fail("không tìm thấy: " + ", ".join(missing))
-        summary = run_import(ctx, paths, source, as_json)
+        summary = run_import(load(ctx), paths, source, as_json)
         if summary.failures:
             raise typer.Exit(1)
 
@@ -79,7 +80,9 @@ def register(app: typer.Typer) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database_file}{suffix}").unlink(missing_ok=True)
         console.print(f"[bold]tiepnhan demo[/] — cơ sở dữ liệu mới: {database_file}")
-        run_import(ctx, [SAMPLES_DIR], "demo", False, database_url=f"sqlite:///{database_file}", redis_url=None)
+        # The demo always runs on the embedded defaults, whatever the environment says.
+        settings = load(ctx).model_copy(update={"database_url": f"sqlite:///{database_file}", "redis_url": None})
+        run_import(runtime.configure(settings), [SAMPLES_DIR], "demo", False)
         from tiepnhan.commands.tickets import print_ticket_table
 
         print_ticket_table(limit=100)
