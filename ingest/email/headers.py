@@ -1,0 +1,154 @@
+"""Header fields: ids, addresses, subject, date, ticket references. Never raise on garbage."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+from ingest.email.charsets import fix_header_text
+
+NO_SUBJECT = "(không có tiêu đề)"
+_MSGID = re.compile(r"<([^<>\s]+)>")
+_TICKET_REF = re.compile(r"\[\s*TN[-\s]?(\d{1,9})\s*\]", re.IGNORECASE)
+_REPLY_TOKEN = re.compile(r"^[^+@\s]+\+(TN-\d+\.[a-z0-9]+)@", re.IGNORECASE)
+
+
+def safe_header(message: EmailMessage, name: str) -> str | None:
+    """A header's decoded text; falls back to RFC 2047 decoding of the raw value."""
+    try:
+        value = message.get(name)
+    except Exception:  # noqa: BLE001 - policy.default can raise on malformed values
+        value = None
+        raw = message.get_all(name, failobj=None) if hasattr(message, "get_all") else None
+        if raw:
+            value = _decode_words(str(raw[0]))
+    if value is None:
+        return None
+    text = str(value)
+    if "=?" in text:  # encoded-words the parser left alone (e.g. inside quotes)
+        text = _decode_words(text)
+    text = re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+    return fix_header_text(text)
+
+
+def _decode_words(text: str) -> str:
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:  # noqa: BLE001 - unknown charset in an encoded-word
+        return text
+
+
+def message_ids(text: str | None) -> list[str]:
+    return _MSGID.findall(text or "")
+
+
+def own_message_id(message: EmailMessage) -> str | None:
+    ids = message_ids(safe_header(message, "Message-ID"))
+    if ids:
+        return ids[0]
+    raw = (safe_header(message, "Message-ID") or "").strip()
+    return raw or None
+
+
+def parent_ids(message: EmailMessage) -> list[str]:
+    """In-Reply-To first, then References from the most recent (RFC 5322 section 3.6.4)."""
+    ordered = message_ids(safe_header(message, "In-Reply-To")) + list(reversed(message_ids(safe_header(message, "References"))))
+    return list(dict.fromkeys(ordered))
+
+
+def raw_header(message: EmailMessage, name: str) -> str | None:
+    """The header's raw value, unfolded, before any policy parsing."""
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            return re.sub(r"\r?\n[ \t]+", " ", str(value)).strip()
+    return None
+
+
+def sender(message: EmailMessage) -> tuple[str | None, str | None]:
+    """(display name, address) of From, falling back to Sender / Reply-To.
+
+    Decoded from the raw value: adjacent encoded-words join without the space between them
+    (RFC 2047 section 6.2), and an old-style "addr (Comment)" gives the comment as the name.
+    """
+    for name in ("From", "Sender", "Reply-To"):
+        raw = raw_header(message, name)
+        if not raw:
+            continue
+        text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if any("\udc80" <= c <= "\udcff" for c in raw) else raw
+        display, address = parseaddr(_decode_words(text) if "=?" in text else text)
+        if address or display:
+            return (fix_header_text(display) or None), (address or None)
+    return None, None
+
+
+def recipients(message: EmailMessage) -> list[str]:
+    found: list[str] = []
+    for name in ("To", "Cc", "Delivered-To", "X-Original-To"):
+        text = safe_header(message, name)
+        if text:
+            found += [address for _display, address in getaddresses([text]) if address]
+    return list(dict.fromkeys(found))
+
+
+def subject(message: EmailMessage) -> str:
+    text = safe_header(message, "Subject")
+    return text if text else NO_SUBJECT
+
+
+def sent_at(message: EmailMessage) -> datetime | None:
+    text = safe_header(message, "Date")
+    if not text:
+        return None
+    try:
+        value = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def ticket_ref(subject_text: str) -> str | None:
+    match = _TICKET_REF.search(subject_text)
+    return f"TN-{int(match.group(1)):06d}" if match else None
+
+
+def reply_token(addresses: list[str]) -> str | None:
+    for address in addresses:
+        match = _REPLY_TOKEN.match(address)
+        if match:
+            token = match.group(1)
+            number, _, secret = token.partition(".")
+            return f"TN-{int(number[3:]):06d}.{secret.lower()}"
+    return None
+
+
+def body_fingerprint(raw: bytes) -> str:
+    """Hash of the bytes after the header block: equal for two deliveries of one message."""
+    for separator in (b"\r\n\r\n", b"\n\n", b"\r\r"):
+        index = raw.find(separator)
+        if index != -1:
+            return hashlib.sha256(raw[index + len(separator) :]).hexdigest()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def email_external_id(raw: bytes) -> str:
+    """Stable id of a raw email, from its header only: "<Message-ID>" or "sha256:<hex>".
+
+    A buggy client may reuse a Message-ID for different content, so the id also carries a
+    short hash of the body: two deliveries of one message share it, different mails do not.
+    """
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        ids = message_ids(str(headers.get("Message-ID") or ""))
+    except Exception:  # noqa: BLE001
+        ids = []
+    if not ids:
+        return f"sha256:{hashlib.sha256(raw).hexdigest()}"
+    return f"{ids[0]}#{body_fingerprint(raw)[:16]}"

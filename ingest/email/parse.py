@@ -1,0 +1,225 @@
+"""RFC 5322 / MIME bytes → NormalizedMessage. A pure function: same bytes, same result."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from ingest.email import headers
+from ingest.email.autoreply import auto_kind, bounced_message_id
+from ingest.email.charsets import decode_text, fix_header_text
+from ingest.email.html_text import html_to_text
+from ingest.email.quotes import split_reply
+from tickets.normalized import AttachmentData, Channel, Direction, NormalizedMessage
+
+DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+_OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:", re.MULTILINE)
+_STUB_PLAIN = re.compile(
+    r"^\s*(this (is an? )?(html|multi-?part)[^\n]*|your (email|mail) (client|program|reader)[^\n]*|"
+    r"to view this (message|email)[^\n]*|xem thư này[^\n]*|nội dung thư ở dạng html[^\n]*)?\s*$",
+    re.IGNORECASE,
+)
+
+
+class EmailParseError(ValueError):
+    """The input is not an email at all (the sender's fault, not ours)."""
+
+
+def _check_is_email(raw: bytes) -> None:
+    if raw.startswith(_OLE2_MAGIC):
+        raise EmailParseError("an Outlook .msg file (OLE2 compound document), not an RFC 5322 message")
+    if not raw.strip():
+        raise EmailParseError("empty input")
+    head = raw[:4096].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not _HEADER_LINE.search(head.split(b"\n\n", 1)[0]):
+        raise EmailParseError("no RFC 5322 header fields found")
+    if b"\x00" in raw[:1024]:
+        raise EmailParseError("binary data, not an RFC 5322 message")
+
+
+def _normalize_line_endings(raw: bytes) -> bytes:
+    if b"\r" in raw and b"\r\n" not in raw:  # old Mac CR-only files
+        return raw.replace(b"\r", b"\n")
+    return raw
+
+
+def _payload_bytes(part: EmailMessage) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - malformed base64 / unknown transfer encoding
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+
+
+def _part_text(part: EmailMessage) -> str:
+    text = decode_text(_payload_bytes(part), part.get_content_charset())
+    if part.get_content_subtype() == "plain" and (part.get_param("format") or "").lower() == "flowed":  # type: ignore[union-attr]
+        text = _unflow(text, (part.get_param("delsp") or "").lower() == "yes")  # type: ignore[union-attr]
+    return text
+
+
+def _unflow(text: str, delsp: bool) -> str:
+    """RFC 3676 format=flowed: a line ending in a space continues on the next line."""
+    out: list[str] = []
+    buffer = ""
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffing (RFC 3676 section 4.4)
+        if line.endswith(" ") and line.strip() != "--":
+            buffer += line[:-1] if delsp else line
+            continue
+        out.append(buffer + line)
+        buffer = ""
+    if buffer:
+        out.append(buffer)
+    return "\n".join(out)
+
+
+def _is_attachment(part: EmailMessage) -> bool:
+    if part.is_multipart():
+        return False
+    disposition = (part.get_content_disposition() or "").lower()
+    if disposition == "attachment":
+        return True
+    if part.get_filename() or part.get_param("name"):
+        return part.get_content_maintype() != "text" or disposition == "attachment"
+    maintype = part.get_content_maintype()
+    return maintype not in ("text", "multipart", "message")
+
+
+def _filename(part: EmailMessage) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001
+        name = None
+    if not name:
+        name = part.get_param("name")  # type: ignore[assignment]
+        if isinstance(name, tuple):
+            name = name[2]
+    name = headers._decode_words(str(name)) if name else ""
+    if not name:
+        subtype = part.get_content_subtype()
+        name = f"dinh-kem.{subtype}" if subtype else "dinh-kem"
+    return unicodedata.normalize("NFC", fix_header_text(name))
+
+
+def _attachment(part: EmailMessage, max_bytes: int) -> AttachmentData:
+    data = _payload_bytes(part)
+    name = _filename(part)
+    content_type = part.get_content_type()
+    if len(data) > max_bytes:
+        return AttachmentData(name, content_type, len(data), hashlib.sha256(data).hexdigest(), None,
+                              skipped_reason=f"lớn hơn giới hạn {max_bytes // (1024 * 1024)} MB")
+    return AttachmentData(name, content_type, len(data), hashlib.sha256(data).hexdigest(), data)
+
+
+def _is_stub(text: str) -> bool:
+    return len(text.strip()) < 3 or bool(_STUB_PLAIN.match(text))
+
+
+def _walk_body(part: EmailMessage, max_bytes: int, texts: list[tuple[str, str]], attachments: list[AttachmentData]) -> None:
+    """Collect (kind, text) for the body and the attachments, choosing alternatives wisely."""
+    content_type = part.get_content_type()
+    if part.is_multipart():
+        children = [c for c in part.iter_parts()]  # type: ignore[attr-defined]
+        if content_type == "multipart/alternative":
+            _choose_alternative(children, max_bytes, texts, attachments)
+        elif content_type == "multipart/report":
+            # RFC 6522: the first part is the human-readable explanation; the returned
+            # message must not leak into the body.
+            if children:
+                _walk_body(children[0], max_bytes, texts, attachments)
+        else:
+            for child in children:
+                _walk_body(child, max_bytes, texts, attachments)
+        return
+    if content_type in ("message/rfc822", "message/global"):
+        attachments.append(AttachmentData("thu-dinh-kem.eml", content_type, len(part.as_bytes()), None, None,
+                                          skipped_reason="thư đính kèm (message/rfc822)"))
+        return
+    if _is_attachment(part):
+        attachments.append(_attachment(part, max_bytes))
+        return
+    if content_type == "text/html":
+        texts.append(("html", _part_text(part)))
+    elif part.get_content_maintype() == "text":
+        texts.append(("plain", _part_text(part)))
+
+
+def _choose_alternative(children: list[EmailMessage], max_bytes: int, texts: list[tuple[str, str]], attachments: list[AttachmentData]) -> None:
+    collected: list[tuple[list[tuple[str, str]], list[AttachmentData]]] = []
+    for child in children:
+        child_texts: list[tuple[str, str]] = []
+        child_attachments: list[AttachmentData] = []
+        _walk_body(child, max_bytes, child_texts, child_attachments)
+        collected.append((child_texts, child_attachments))
+    plain = next((c for c in collected if c[0] and all(k == "plain" for k, _ in c[0]) and not _is_stub("".join(t for _, t in c[0]))), None)
+    rich = next((c for c in reversed(collected) if any(k == "html" for k, _ in c[0])), None)
+    chosen = plain or rich or (collected[0] if collected else ([], []))
+    texts.extend(chosen[0])
+    # Inline images of the HTML branch are still attachments.
+    for _texts, found in collected:
+        attachments.extend(a for a in found if a not in attachments)
+
+
+def _render(texts: list[tuple[str, str]], *, drop_quoted: bool) -> str:
+    rendered = [html_to_text(t, drop_quoted=drop_quoted) if kind == "html" else t for kind, t in texts]
+    return "\n\n".join(t.strip() for t in rendered if t.strip())
+
+
+def parse_email(
+    raw: bytes,
+    *,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+    received_at: datetime | None = None,
+) -> NormalizedMessage:
+    _check_is_email(raw)
+    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(_normalize_line_endings(raw))  # type: ignore[assignment]
+    texts: list[tuple[str, str]] = []
+    attachments: list[AttachmentData] = []
+    _walk_body(message, max_attachment_bytes, texts, attachments)
+    full_text = _render(texts, drop_quoted=False)
+    clean_source = _render(texts, drop_quoted=True)
+    clean_text, _history = split_reply(clean_source)
+    display_name, address = headers.sender(message)
+    kind = auto_kind(message, address)
+    subject = headers.subject(message)
+    own_id = headers.own_message_id(message)
+    parents = headers.parent_ids(message)
+    recipients = headers.recipients(message)
+    is_bounce = kind == "bounce"
+    return NormalizedMessage(
+        channel=Channel.EMAIL,
+        external_id=own_id or f"sha256:{hashlib.sha256(raw).hexdigest()}",
+        direction=Direction.INBOUND,
+        sender_address=address,
+        sender_name=display_name,
+        subject=subject,
+        full_text=full_text,
+        clean_text=clean_text,
+        sent_at=headers.sent_at(message) or received_at,
+        parent_keys=tuple(f"msgid:{p}" for p in parents),
+        own_key=f"msgid:{own_id}" if own_id else None,
+        ticket_ref=headers.ticket_ref(subject),
+        reply_token=headers.reply_token(recipients),
+        is_auto_reply=kind is not None,
+        is_bounce=is_bounce,
+        bounced_message_id=bounced_message_id(message) if is_bounce else None,
+        recipients=tuple(recipients),
+        attachments=tuple(attachments),
+        extra={
+            "auto_kind": kind,
+            "defects": sorted({type(d).__name__ for part in message.walk() for d in getattr(part, "defects", [])}),
+            "in_reply_to": (headers.message_ids(headers.safe_header(message, "In-Reply-To")) or [None])[0],
+            "body_sha256": headers.body_fingerprint(raw),
+        },
+    )

@@ -1,0 +1,119 @@
+"""Separate what the author wrote now from quoted history and signatures.
+
+`split_reply(text)` returns (new_text, rest). The history starts at the first of:
+  - an attribution line ("On … wrote:", "Vào … đã viết:", "Le … a écrit :", "Am … schrieb"),
+    also when a mail client wrapped it over two or three lines;
+  - an Outlook header block ("From: … / Sent: …", "Từ: … / Đã gửi: …") or an
+    "-----Original Message-----" separator;
+  - a run of ">" quoted lines (RFC 3676 section 4.5 quote marks).
+A forwarded message ("---------- Forwarded message ---------") is not history: what was
+forwarded is the substance of the mail, so it stays. The signature starts at the "-- "
+delimiter (RFC 3676 section 4.3) or at a mobile client's "Sent from my …" line.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ATTRIBUTION_END = re.compile(
+    r"(wrote|writes|đã viết|viết|a écrit|schrieb|escribió|ha scritto|schreef|skrev|napisał|escreveu|написал[аи]?|написав|пишет|寫道|写道|wrote\s*>)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_ATTRIBUTION_START = re.compile(
+    r"^\s*(On|Vào|Le|Am|El|Il|Op|Den|På|W dniu|Em|Dnia|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\w+day|Thứ|Ngày|Chủ nhật|[\d年月日 ]+)\b",
+    re.IGNORECASE,
+)
+_ORIGINAL_SEPARATOR = re.compile(
+    r"^\s*(-{2,}\s*(Original Message|Tin nhắn gốc|Thư gốc|Message d'origine|Ursprüngliche Nachricht|Mensaje original|Messaggio originale|Oorspronkelijk bericht|Oryginalna wiadomość|Mensagem original|Исходное сообщение|原始邮件)\s*-{2,}|_{10,})\s*$",
+    re.IGNORECASE,
+)
+_HEADER_FROM = re.compile(r"^\s*\*?(From|Từ|De|Von|Van|Od|От|Från|Fra|发件人)\s*\*?\s*:", re.IGNORECASE)
+_HEADER_NEXT = re.compile(
+    r"^\s*\*?(Sent|Date|Đã gửi|Gửi|Ngày|Envoyé|Gesendet|Enviado|Inviato|Verzonden|Wysłano|Отправлено|Skickat|Sendt|To|Đến|Subject|Chủ đề|发送时间|Data)\s*\*?\s*:",
+    re.IGNORECASE,
+)
+_FORWARDED = re.compile(r"^\s*-{3,}\s*(Forwarded message|Begin forwarded message|Thư được chuyển tiếp|Tin nhắn được chuyển tiếp)", re.IGNORECASE)
+_SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
+_MOBILE_SIGNATURE = re.compile(
+    r"^\s*(Sent from my \w+|Sent from (Yahoo|Mail|Outlook)\b.*|Get Outlook for \w+.*|Gửi từ (iPhone|điện thoại|Yahoo|Samsung|thiết bị)\b.*|Được gửi từ .*|Sent with .*|Envoyé de mon .*|Von meinem .* gesendet)\s*$",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"^\s*>")
+
+
+def _attribution_at(lines: list[str], index: int) -> int:
+    """How many lines (1-3) form an attribution starting at `index`, or 0."""
+    first = lines[index].strip()
+    if not first or _QUOTED.match(first):
+        return 0
+    for span in (1, 2, 3):
+        if index + span > len(lines):
+            break
+        joined = " ".join(line.strip() for line in lines[index : index + span])
+        if _ATTRIBUTION_END.search(joined) and (_ATTRIBUTION_START.search(joined) or "@" in joined or "<" in joined):
+            if len(joined) < 300:
+                return span
+    return 0
+
+
+def _outlook_header_at(lines: list[str], index: int) -> bool:
+    if not _HEADER_FROM.match(lines[index]):
+        return False
+    following = [line for line in lines[index + 1 : index + 6] if line.strip()]
+    return sum(1 for line in following[:4] if _HEADER_NEXT.match(line)) >= 1
+
+
+def history_start(lines: list[str]) -> int | None:
+    """Index of the first line of quoted history, or None."""
+    in_forward = False
+    for index, line in enumerate(lines):
+        if _FORWARDED.match(line):
+            in_forward = True  # a forwarded message's own headers are substance, not history
+            continue
+        if in_forward:
+            continue
+        if _ORIGINAL_SEPARATOR.match(line):
+            return index
+        if _outlook_header_at(lines, index):
+            return index
+        if _attribution_at(lines, index):
+            return index
+        if _QUOTED.match(line) and _quote_block_ahead(lines, index):
+            return index
+    return None
+
+
+def _quote_block_ahead(lines: list[str], index: int) -> bool:
+    """A '>' line starts history when no unquoted text of substance follows it."""
+    rest = [line for line in lines[index:] if line.strip()]
+    unquoted = [line for line in rest if not _QUOTED.match(line)]
+    return len(unquoted) <= 2 or sum(map(len, unquoted)) < 80 or all(_is_signature_like(l) for l in unquoted)
+
+
+def _is_signature_like(line: str) -> bool:
+    return bool(_MOBILE_SIGNATURE.match(line) or _SIGNATURE_DELIMITER.match(line))
+
+
+def signature_start(lines: list[str]) -> int | None:
+    for index, line in enumerate(lines):
+        if _SIGNATURE_DELIMITER.match(line) or _MOBILE_SIGNATURE.match(line):
+            return index
+    return None
+
+
+def split_reply(text: str) -> tuple[str, str]:
+    """(new text, quoted history and signature)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    cut = history_start(lines)
+    body = lines if cut is None else lines[:cut]
+    signature = signature_start(body)
+    if signature is not None and signature > 0:
+        body = body[:signature]
+    # Inline replies: '>' lines left between new paragraphs are still quotes.
+    kept = [line for line in body if not _QUOTED.match(line)]
+    new_text = "\n".join(kept).strip()
+    if not new_text:  # nothing but quotes: keep it all rather than lose the message
+        return text.strip(), ""
+    rest_start = len("\n".join(body))
+    return new_text, text[rest_start:].strip()
