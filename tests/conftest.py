@@ -51,3 +51,4 @@ def configure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     yield _configure
     dispose_engines()
+from tests.pg import postgres_server, postgres_url  # noqa: E402,F401  (PostgreSQL fixtures)
