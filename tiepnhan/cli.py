@@ -13,6 +13,7 @@ import typer
 COMMAND_MODULES = (
     "tiepnhan.commands.intake",
     "tiepnhan.commands.tickets",
+    "tiepnhan.commands.classify",
 )
 
 app = typer.Typer(
@@ -40,3 +41,7 @@ for _module in COMMAND_MODULES:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -50,7 +50,8 @@ def _attribution_at(lines: list[str], index: int) -> int:
         if index + span > len(lines):
             break
         joined = " ".join(line.strip() for line in lines[index : index + span])
-        if _ATTRIBUTION_END.search(joined) and (_ATTRIBUTION_START.search(joined) or "@" in joined or "<" in joined):
+        opens_like_attribution = bool(_ATTRIBUTION_START.search(first)) or "@" in first or "<" in first
+        if _ATTRIBUTION_END.search(joined) and opens_like_attribution:
             if len(joined) < 300:
                 return span
     return 0

@@ -1,0 +1,249 @@
+"""Tag a message: insurance types, province (2025 map), category, topics — with evidence.
+
+Pure functions over the subject and the clean text. Matching runs on folded tokens (see
+classifiers/text.py); every tag keeps the phrases that support it, with their offsets in the
+original text, and a confidence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+
+from classifiers.lexicon import MAX_PHRASE_TOKENS, PLACE_KIND_WEIGHT, Lexicon, Place, lexicon
+from classifiers.result import Classification, Evidence
+from classifiers.text import fold, tokens
+from ingest.email.quotes import split_reply
+
+INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
+# Words before a place that say "this is where": the office, the workplace, the hospital.
+LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
+            ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",)}
+# Words before a place that say it is somebody's name or a company's.
+PERSON = {"anh", "chi", "em", "ong", "ba", "co", "chu", "bac", "ban", "ten", "la", "nguyen", "tran", "le", "pham", "hoang", "huynh",
+          "phan", "vu", "vo", "dang", "bui", "do", "ho", "ngo", "duong", "ly", "thi", "van", "dinh", "trinh", "mai", "luong", "lam"}
+COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"), ("thuong", "hieu"), ("doanh", "nghiep"), ("hop", "tac", "xa"), ("cua", "hang")}
+# Places named for where someone comes from, or a head office elsewhere, count little.
+ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
+QUESTION_MARK = re.compile(r"\?")
+MIN_PROVINCE_SCORE = 1.0
+INSURANCE_SHARE = 0.45
+SPAM_THRESHOLD = 2
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # "subject" | "body"
+    text: str
+    tokens: list[tuple[str, int, int]]
+
+
+_ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)+\.(vn|com|net|org|gov|edu|info)\b", re.IGNORECASE)
+
+
+def _mask_addresses(text: str) -> str:
+    """Blank out email addresses, URLs and host names ("mx1.bhxh-cskh.vn"), keeping offsets."""
+    return _ADDRESSES.sub(lambda m: " " * len(m.group()), text)
+
+
+def _fields(subject: str | None, body: str) -> list[Field]:
+    # Classifiers see only what the author wrote now: quoted history and signatures out.
+    new_text, _history = split_reply(body or "")
+    out = []
+    for name, text in (("subject", subject or ""), ("body", new_text)):
+        out.append(Field(name, text, tokens(_mask_addresses(fold(text)))))
+    return out
+
+
+def _ngrams(field: Field, table: dict[tuple[str, ...], list], longest_only: bool):  # type: ignore[no-untyped-def, type-arg]
+    """(start index, end index, matches) for phrases of `table` in the field's tokens."""
+    words = [t for t, _s, _e in field.tokens]
+    index = 0
+    while index < len(words):
+        found = None
+        for size in range(min(MAX_PHRASE_TOKENS, len(words) - index), 0, -1):
+            key = tuple(words[index : index + size])
+            if key in table:
+                found = (index, index + size, table[key])
+                break
+        if found:
+            yield found
+            index = found[1] if longest_only else index + 1
+        else:
+            index += 1
+
+
+def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:
+    first, last = field.tokens[start], field.tokens[end - 1]
+    return Evidence(tag=tag, phrase=field.text[first[1] : last[2]], field=field.name, start=first[1], end=last[2], weight=round(weight, 2))  # type: ignore[arg-type]
+
+
+def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list[Place]:
+    """Places whose name matches the text with its tone marks, when the text has them.
+
+    Folding makes "làm đồng" look like "Lâm Đồng" and "chữ" like "Chũ"; a writer who uses
+    diacritics writes the place's own. Text without diacritics matches by folded form.
+    """
+    span = field.text[field.tokens[start][1] : field.tokens[end - 1][2]]
+    if span.isascii():
+        return places
+    written = " ".join(re.findall(r"\w+", unicodedata.normalize("NFC", span).lower()))
+    return [p for p in places if " ".join(re.findall(r"\w+", p.name)) == written]
+
+
+def _before(field: Field, start: int, size: int) -> set[tuple[str, ...]]:
+    words = [t for t, _s, _e in field.tokens[max(0, start - 6) : start]]
+    found = set()
+    for n in range(1, 4):
+        for i in range(len(words) - n + 1):
+            found.add(tuple(words[i : i + n]))
+    return found
+
+
+def _immediately_before(field: Field, start: int, n: int) -> tuple[str, ...]:
+    return tuple(t for t, _s, _e in field.tokens[max(0, start - n) : start])
+
+
+def _is_agency_mention(field: Field, start: int, end: int, lex: Lexicon) -> bool:
+    """'Kính gửi BHXH', 'BHXH tỉnh Nam Định': the agency, not the insurance."""
+    for n in (1, 2):
+        if _immediately_before(field, start, n) in lex.agency_before:
+            return True
+    after = [t for t, _s, _e in field.tokens[end : end + 2]]
+    if not after:
+        return True  # "... xin cảm ơn BHXH" at the very end
+    return tuple(after[:1]) in lex.agency_after or tuple(after[:2]) in lex.agency_after
+
+
+def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[list[str], list[str], float]:
+    topics: dict[str, float] = defaultdict(float)
+    insurance: dict[str, float] = defaultdict(float)
+    for field in fields:
+        for start, end, cues in _ngrams(field, lex.cues, longest_only=True):
+            for cue in cues:
+                if cue.family == "topic":
+                    topics[cue.label] += cue.weight
+                    if cue.insurance:
+                        insurance[cue.insurance] += cue.weight
+                    evidence.append(_evidence(field, start, end, f"topic:{cue.label}", cue.weight))
+                    if cue.insurance:
+                        evidence.append(_evidence(field, start, end, f"insurance:{cue.insurance}", cue.weight))
+                elif cue.family == "insurance":
+                    if cue.weight < 1 and _is_agency_mention(field, start, end, lex):
+                        continue
+                    weight = 1.5 * cue.weight
+                    insurance[cue.label] += weight
+                    evidence.append(_evidence(field, start, end, f"insurance:{cue.label}", weight))
+    # A type the message only touches in passing (a hospital in an accident claim, the
+    # social-insurance book in an unemployment claim) does not count beside its main subject.
+    top = max(insurance.values(), default=0.0)
+    chosen = sorted(label for label, score in insurance.items() if score >= 1 and score >= INSURANCE_SHARE * top)
+    topics = {label: score for label, score in topics.items() if score >= 1}
+    confidence = min(1.0, 0.5 + 0.15 * sum(insurance.values())) if chosen else (0.7 if not insurance else 0.4)
+    return chosen, sorted(topics), round(confidence, 2)
+
+
+def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[str | None, float]:
+    scores: dict[str, float] = defaultdict(float)
+    support: dict[str, list[Evidence]] = defaultdict(list)
+    for field in fields:
+        for start, end, places in _ngrams(field, lex.places, longest_only=True):
+            places = _as_written(field, start, end, places)
+            if not places:
+                continue
+            # A province's own name outranks a district or ward that shares it.
+            top = max(PLACE_KIND_WEIGHT[p.kind] for p in places)
+            codes = {p.code for p in places if PLACE_KIND_WEIGHT[p.kind] == top}
+            if len(codes) != 1:
+                continue  # a name shared by places in several provinces says nothing alone
+            (code,) = codes
+            kind_weight = top
+            before = _before(field, start, end - start)
+            near = {_immediately_before(field, start, 1), _immediately_before(field, start, 2)}
+            locative = bool(near & LOCATIVE)
+            if not locative and (_immediately_before(field, start, 1) and _immediately_before(field, start, 1)[0] in PERSON):
+                continue  # "chị Hà Nam", "Nguyễn Thị Long An": a person
+            if not locative and before & COMPANY:
+                continue  # "Công ty Long An": a company's name
+            if end - start == 1 and top < 1.0 and not locative and places[0].kind != "alias":
+                continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
+            if end - start == 1 and not locative and places[0].kind not in ("alias", "province", "old_province"):
+                continue
+            weight = kind_weight + (1.0 if locative else 0.0)
+            if before & ELSEWHERE or (("que",) in before and ("ve", "que") not in before):
+                weight *= 0.3  # a hometown ("quê tôi ở …", but not "về quê ở …") or a head office
+            if field.name == "subject":
+                weight *= 1.2
+            scores[code] += weight
+            support[code].append(_evidence(field, start, end, f"province:{code}", weight))
+    if not scores:
+        return None, 0.8
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    best_code, best = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if best < MIN_PROVINCE_SCORE or best < 1.25 * runner_up:
+        return None, 0.4
+    evidence.extend(support[best_code])
+    confidence = min(0.99, 0.5 + 0.15 * best) * (1 - runner_up / (best + runner_up))
+    return best_code, round(confidence, 2)
+
+
+def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: list[str], evidence: list[Evidence]) -> tuple[str, float]:
+    scores: dict[str, float] = defaultdict(float)
+    for field in fields:
+        for start, end, cues in _ngrams(field, lex.cues, longest_only=False):
+            for cue in cues:
+                if cue.family == "category":
+                    weight = 1.5 if field.name == "subject" else 1.0
+                    scores[cue.label] += weight
+                    evidence.append(_evidence(field, start, end, f"category:{cue.label}", weight))
+        marks = len(QUESTION_MARK.findall(field.text))
+        if marks:
+            scores["question"] += min(marks, 2) * 0.5
+    complaint, question, other = scores["complaint"], scores["question"], scores["other"]
+    substantive = bool(insurance or topics)
+    if other >= 1 and complaint < 1 and (question < 1 or not substantive):
+        label = "other"  # thanks, greetings, "is anyone there?"
+    elif not substantive and complaint < 1 and question < 1:
+        label = "other"
+    elif complaint >= 1.5 or (complaint >= 1 and complaint >= question - 0.5):
+        label = "complaint"  # complaints often end in a rhetorical question
+    elif question > 0 or substantive:
+        label = "question"
+    else:
+        label = "other"
+    total = complaint + question + other
+    confidence = 0.5 if total == 0 else max(0.34, scores[label] / total if label in scores else 0.5)
+    return label, round(min(confidence, 0.99), 2)
+
+
+def _spam_score(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> float:
+    score = 0.0
+    for field in fields:
+        for start, end, cues in _ngrams(field, lex.cues, longest_only=True):
+            if any(cue.family == "spam" for cue in cues):
+                score += 1
+                evidence.append(_evidence(field, start, end, "category:other", 1.0))
+    return score
+
+
+def classify(subject: str | None, body: str, channel: str | None = None) -> Classification:
+    lex = lexicon()
+    fields = _fields(subject, body)
+    evidence: list[Evidence] = []
+    insurance, topics, insurance_confidence = _topics_and_insurance(fields, lex, evidence)
+    if _spam_score(fields, lex, evidence) >= SPAM_THRESHOLD:
+        # Selling something (even "rút BHXH 1 lần" services): no insurance matter, no office.
+        return Classification([], None, "other", [], {"insurance_types": 0.8, "province": 0.8, "category": 0.8}, evidence)
+    province, province_confidence = _province(fields, lex, evidence)
+    category, category_confidence = _category(fields, lex, insurance, topics, evidence)
+    return Classification(
+        insurance_types=[t for t in INSURANCE_ORDER if t in insurance],
+        province_code=province,
+        category=category,  # type: ignore[arg-type]
+        topics=topics,
+        confidence={"insurance_types": insurance_confidence, "province": province_confidence, "category": category_confidence},
+        evidence=evidence,
+    )

@@ -1,0 +1,88 @@
+"""Measure the classifiers against labelled messages: accuracy, precision/recall, confusions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from classifiers.classify import classify
+
+
+@dataclass
+class Report:
+    total: int = 0
+    correct: Counter[str] = field(default_factory=Counter)
+    # per field, per label: true positives, false positives, false negatives
+    tp: Counter[tuple[str, str]] = field(default_factory=Counter)
+    fp: Counter[tuple[str, str]] = field(default_factory=Counter)
+    fn: Counter[tuple[str, str]] = field(default_factory=Counter)
+    province_confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    misclassified: dict[str, list[str]] = field(default_factory=dict)
+
+    def accuracy(self, name: str) -> float:
+        return self.correct[name] / self.total if self.total else 0.0
+
+    def precision_recall(self, name: str, label: str) -> tuple[float, float]:
+        tp, fp, fn = self.tp[(name, label)], self.fp[(name, label)], self.fn[(name, label)]
+        return (tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0)
+
+    def labels(self, name: str) -> list[str]:
+        return sorted({label for (n, label) in (*self.tp, *self.fp, *self.fn) if n == name})
+
+
+def _count(report: Report, name: str, got: set[str], expected: set[str]) -> None:
+    for label in got | expected:
+        if label in got and label in expected:
+            report.tp[(name, label)] += 1
+        elif label in got:
+            report.fp[(name, label)] += 1
+        else:
+            report.fn[(name, label)] += 1
+
+
+def evaluate(rows: Iterable[dict[str, Any]]) -> Report:
+    report = Report()
+    for row in rows:
+        labels = row["labels"]
+        result = classify(row.get("subject"), row.get("body") or "", row.get("channel"))
+        report.total += 1
+        got_types, want_types = sorted(result.insurance_types), sorted(labels.get("insurance_types") or [])
+        got_province, want_province = result.province_code, labels.get("province_code")
+        got_category, want_category = result.category, labels.get("category")
+        wrong = []
+        for name, ok in (("insurance_types", got_types == want_types), ("province_code", got_province == want_province), ("category", got_category == want_category)):
+            if ok:
+                report.correct[name] += 1
+            else:
+                wrong.append(name)
+        _count(report, "insurance_types", set(got_types), set(want_types))
+        _count(report, "province_code", {str(got_province)}, {str(want_province)})
+        _count(report, "category", {got_category}, {str(want_category)})
+        if got_province != want_province:
+            report.province_confusions[(str(want_province), str(got_province))] += 1
+        if wrong:
+            report.misclassified[str(row.get("id"))] = wrong
+    return report
+
+
+def render(report: Report) -> str:
+    lines = [f"messages: {report.total}", ""]
+    for name in ("insurance_types", "province_code", "category"):
+        lines.append(f"{name}: accuracy {report.accuracy(name):.3f}")
+        if name != "province_code":
+            for label in report.labels(name):
+                precision, recall = report.precision_recall(name, label)
+                lines.append(f"  {label:<10} precision {precision:.3f}  recall {recall:.3f}")
+    precision, recall = report.precision_recall("province_code", "None")
+    lines.append(f"  province null: precision {precision:.3f}  recall {recall:.3f}")
+    lines.append("")
+    lines.append("province confusions (expected → got):")
+    for (want, got), count in report.province_confusions.most_common():
+        lines.append(f"  {want} → {got}: {count}")
+    lines.append("")
+    lines.append("misclassified:")
+    for row_id, fields in report.misclassified.items():
+        lines.append(f"  {row_id}: {', '.join(fields)}")
+    return "\n".join(lines)

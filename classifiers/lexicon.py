@@ -1,0 +1,106 @@
+"""Loads the data files once: keyword lists and the province gazetteer, as phrase tables.
+
+Every phrase is stored as a tuple of folded tokens, so matching is a dictionary look-up per
+n-gram of the message's tokens (fast, and blind to diacritics and punctuation).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from classifiers.text import fold, tokens
+
+DATA = Path(__file__).resolve().parent / "data"
+MAX_PHRASE_TOKENS = 6
+WEAK_CUE_WEIGHT = 0.4
+WEAK_NAME_WEIGHT = 0.6
+
+# How much a bare mention of each kind of place counts, before context.
+PLACE_KIND_WEIGHT = {
+    "province": 1.0,
+    "old_province": 1.0,
+    "alias": 1.0,
+    "district_full": 1.0,
+    "city": 1.0,
+    "ward_full": 1.0,
+    "district": 0.55,
+}
+
+
+def phrase_key(text: str) -> tuple[str, ...]:
+    return tuple(token for token, _start, _end in tokens(fold(text)))
+
+
+@dataclass(frozen=True)
+class Cue:
+    family: str  # "topic" | "insurance" | "category"
+    label: str  # topic name, insurance type or category
+    insurance: str  # for topics: the insurance they belong to ("" when none)
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    kind: str
+    name: str  # as written in the data, lower case with tone marks ("lâm đồng")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    cues: dict[tuple[str, ...], list[Cue]]
+    places: dict[tuple[str, ...], list[Place]]
+    agency_before: frozenset[tuple[str, ...]]
+    agency_after: frozenset[tuple[str, ...]]
+
+
+@cache
+def lexicon() -> Lexicon:
+    keywords = tomllib.loads((DATA / "keywords.toml").read_text(encoding="utf-8"))
+    cues: dict[tuple[str, ...], list[Cue]] = {}
+
+    def add_cue(phrase: str, cue: Cue) -> None:
+        key = phrase_key(phrase)
+        if key and cue not in cues.setdefault(key, []):
+            cues[key].append(cue)
+
+    for topic, spec in keywords["topics"].items():
+        for phrase in spec["phrases"]:
+            add_cue(phrase, Cue("topic", topic, spec["insurance"]))
+        for phrase in spec.get("weak", []):
+            add_cue(phrase, Cue("topic", topic, spec["insurance"], WEAK_CUE_WEIGHT))
+    for insurance, phrases in keywords["insurance_names"].items():
+        for phrase in phrases:
+            add_cue(phrase, Cue("insurance", insurance, insurance))
+    for insurance, phrases in keywords["weak_insurance_names"].items():
+        for phrase in phrases:
+            add_cue(phrase, Cue("insurance", insurance, insurance, WEAK_NAME_WEIGHT))
+    for phrase in keywords["spam"]["phrases"]:
+        add_cue(phrase, Cue("spam", "spam", ""))
+    for category, spec in keywords["category"].items():
+        for phrase in spec["phrases"]:
+            add_cue(phrase, Cue("category", category, ""))
+
+    gazetteer = json.loads((DATA / "gazetteer.json").read_text(encoding="utf-8"))
+    places: dict[tuple[str, ...], list[Place]] = {}
+    for kind, table in gazetteer.items():
+        if kind.startswith("_"):
+            continue
+        for phrase, codes in table.items():
+            key = phrase_key(phrase)
+            if key:
+                places.setdefault(key, []).extend(Place(code, kind, phrase) for code in codes)
+    aliases = tomllib.loads((DATA / "aliases.toml").read_text(encoding="utf-8"))
+    for code, phrases in aliases.items():
+        for phrase in phrases:
+            places.setdefault(phrase_key(phrase), []).append(Place(code, "alias", phrase))
+    return Lexicon(
+        cues=cues,
+        places=places,
+        agency_before=frozenset(phrase_key(p) for p in keywords["agency"]["before"]),
+        agency_after=frozenset(phrase_key(p) for p in keywords["agency"]["after"]),
+    )

@@ -1,0 +1,34 @@
+"""Vietnamese text folding for matching: lower case, no tone marks, đ → d, same length.
+
+Folding maps each character to exactly one character, so an offset in the folded text is the
+same offset in the original: evidence points at the words as the citizen wrote them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@cache
+def _fold_char(char: str) -> str:
+    if char in "đĐ":
+        return "d"
+    base = unicodedata.normalize("NFD", char)[0].lower()
+    return base if len(base) == 1 else char.lower()
+
+
+def fold(text: str) -> str:
+    """'Bình Dương' → 'binh duong' (one output character per input character)."""
+    text = unicodedata.normalize("NFC", text)
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(c) for c in text)
+
+
+def tokens(folded: str) -> list[tuple[str, int, int]]:
+    """Word tokens of folded text with their offsets."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
