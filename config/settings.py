@@ -169,6 +169,23 @@ class WorkerConfig(_Section):
     # Redis broker: how soon the work of a dead worker is redelivered (see README).
     heartbeat_timeout_ms: int = Field(60_000, ge=1_000)
     maintenance_chance: int = Field(1_000, ge=1)
+    # A poll may run longer than a pipeline stage (a first sync of a large mailbox); sockets
+    # time out on their own (each source's timeout_seconds), this bounds the whole call.
+    poll_time_limit_ms: int = Field(1_800_000, ge=1_000)
+
+
+class SchedulerConfig(_Section):
+    """What `tiepnhan scheduler` (and `tiepnhan run`) enqueues, and when."""
+
+    tick_seconds: float = Field(1.0, gt=0, le=60)
+    # The per-source poll lock: renewed while a poll runs, so its TTL only bounds a dead holder.
+    poll_lock_ttl_seconds: float = Field(120.0, ge=5)
+    max_poll_backoff_seconds: float = Field(1_800.0, gt=0)
+    reminder_interval_minutes: float = Field(15.0, gt=0)
+    digest_time: str = Field("07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local time, daily
+    reconcile_interval_minutes: float = Field(10.0, gt=0)
+    reconcile_after_minutes: float = Field(10.0, gt=0)  # pending this long: enqueue again
+    token_check_interval_hours: float = Field(6.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -189,6 +206,7 @@ class Settings(BaseSettings):
     smtp: SmtpConfig | None = None
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 
     @classmethod
     def settings_customise_sources(

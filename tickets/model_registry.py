@@ -5,3 +5,4 @@ model modules here.
 """
 
 import tickets.models  # noqa: F401
+import tiepnhan.failures  # noqa: F401,E402  (FailedJob: dead-lettered jobs)
