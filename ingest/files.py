@@ -80,13 +80,12 @@ def read_path(path: Path, source: str) -> Iterator[RawInput | UnreadableFile]:
 
 
 def _read_graph_json(path: Path, content: bytes, source: str) -> Iterator[RawInput | UnreadableFile]:
-    from ingest.facebook.export import raw_inputs_from_graph_export
-
     try:
         data = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         yield UnreadableFile(path, f"not valid JSON: {exc}", content)
         return
+    from ingest.facebook.export import raw_inputs_from_graph_export
     try:
         items = raw_inputs_from_graph_export(data, source)
     except ValueError as exc:

@@ -129,10 +129,13 @@ def save_raw_items(engine: Engine, items: Sequence[RawInput]) -> list[SavedRaw]:
         for start in range(0, len(rows), 500):
             new_ids.update(insert_ignoring_duplicates(session, RawItem, rows[start : start + 500], ["source", "external_id"], "id"))
         ids = _raw_ids(session, items)
-    return [
-        SavedRaw(raw_item_id=ids[(item.source, item.external_id)], is_new=ids[(item.source, item.external_id)] in new_ids, external_id=item.external_id)
-        for item in items
-    ]
+    results = []
+    for item in items:
+        raw_item_id = ids[(item.source, item.external_id)]
+        # The same item twice in one batch: only its first occurrence is new.
+        results.append(SavedRaw(raw_item_id=raw_item_id, is_new=raw_item_id in new_ids, external_id=item.external_id))
+        new_ids.discard(raw_item_id)
+    return results
 
 
 def _raw_ids(session: Session, items: Sequence[RawInput]) -> dict[tuple[str, str], int]:

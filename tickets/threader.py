@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlmodel import Session
 
 from tickets.models import Message, ThreadKey, Ticket, utcnow
@@ -62,15 +62,35 @@ def find_ticket(session: Session, message: Message) -> int | None:
     return None
 
 
+def _lock_thread(session: Session, message: Message) -> None:
+    """Serialize threading of messages that share a key.
+
+    Without this, a reply seen as an orphan and its thread's new ticket could pass each other
+    in two workers (each committing before seeing the other). PostgreSQL: a transaction-level
+    advisory lock per key, taken in sorted order so two workers cannot deadlock. SQLite: a
+    first write takes the database's single writer lock for the whole transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        keys = sorted(set(message_keys(message) + ([f"msgid:{message.bounced_message_id}"] if message.bounced_message_id else [])))
+        for key in keys:
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        session.refresh(message)
+
+
 def opens_ticket(message: Message) -> bool:
     return message.direction == "inbound" and not message.is_auto_reply and not message.is_bounce
 
 
 def thread_message(session: Session, message_id: int) -> ThreadOutcome:
     """Attach a stored message to its ticket, opening one when it starts a thread."""
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: write first, so the transaction holds the single writer lock before it
+        # reads anything (in WAL mode a read snapshot cannot be upgraded once others wrote).
+        session.execute(update(Message).where(Message.id == message_id).values(threaded=Message.threaded))  # type: ignore[arg-type]
     message = session.get(Message, message_id)
     if message is None:
         raise LookupError(f"message {message_id} does not exist")
+    _lock_thread(session, message)
     inbound = opens_ticket(message)
     if message.ticket_id is not None:  # already threaded by an earlier delivery
         return ThreadOutcome(message.ticket_id, created_ticket=False, inbound=inbound)
@@ -131,6 +151,10 @@ def _attach(session: Session, message: Message, ticket_id: int, created: bool) -
     ticket = session.get(Ticket, ticket_id)
     assert ticket is not None
     ticket.message_count = count_messages(session, ticket_id)
+    if not created and opens_ticket(message) and not message.parent_keys and message.received_at <= ticket.created_at:
+        # The thread's first message arrived after a reply had opened the ticket.
+        ticket.subject, ticket.sender_address, ticket.sender_name = message.subject, message.sender_address, message.sender_name
+        ticket.created_at = message.received_at
     ticket.updated_at = utcnow()
     for waiting in [message, *adopted]:
         if waiting.direction == "outbound":

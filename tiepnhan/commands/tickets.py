@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -82,7 +83,8 @@ def external_ids_by_ticket(ticket_ids: list[int]) -> dict[int, list[str]]:
 def print_ticket_table(status: str | None = None, province: str | None = None, limit: int | None = None) -> None:
     tickets = query_tickets(status, province, limit)
     table = Table(title=f"Phiếu tiếp nhận ({len(tickets)})", show_lines=False)
-    for header in ("Mã", "Kênh", "Người gửi", "Tiêu đề", "Loại BH", "Tỉnh", "Phân loại", "Tin", "Trạng thái"):
+    table.add_column("Mã", no_wrap=True, min_width=9)
+    for header in ("Kênh", "Người gửi", "Tiêu đề", "Loại BH", "Tỉnh", "Phân loại", "Tin", "Trạng thái"):
         table.add_column(header, overflow="fold")
     from tickets.places import province_name
 
@@ -143,7 +145,7 @@ def register(app: typer.Typer) -> None:
 def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Attachment], events: list[TicketEvent], keys: list[str]) -> None:
     from tickets.places import province_name
 
-    console.rule(f"[bold]{ticket.reference}[/] {ticket.subject}", style="cyan")
+    console.rule(f"[bold]{ticket.reference}[/] {escape(ticket.subject)}", style="cyan")
     console.print(f"Kênh: {ticket.channel} ({ticket.source})   Trạng thái: {STATUS_LABELS.get(ticket.status, ticket.status)}")
     console.print(f"Người gửi: {ticket.sender_name or ''} <{ticket.sender_address or ''}>", markup=False)
     console.print(f"Tạo lúc: {local_time(ticket.created_at)}   Cập nhật: {local_time(ticket.updated_at)}"
@@ -170,7 +172,8 @@ def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Atta
         flags = " [tự động trả lời]" if message.is_auto_reply else ""
         flags += " [thư báo lỗi]" if message.is_bounce else ""
         flags += " [đã xoá]" if message.is_deleted else ""
-        console.rule(f"{arrow} {message.sender_name or message.sender_address or ''} · {local_time(message.sent_at or message.received_at)}{flags}", style="dim", characters="·")
+        who = escape(message.sender_name or message.sender_address or "")
+        console.rule(f"{arrow} {who} · {local_time(message.sent_at or message.received_at)}{escape(flags)}", style="dim", characters="·")
         console.print(message.clean_text or "(trống)", markup=False, highlight=False)
         for attachment in by_message.get(message.id or 0, []):
             note = f" — bỏ qua: {attachment.skipped_reason}" if attachment.skipped_reason else ""
