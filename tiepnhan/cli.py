@@ -13,6 +13,7 @@ import typer
 COMMAND_MODULES = (
     "tiepnhan.commands.intake",
     "tiepnhan.commands.tickets",
+    "tiepnhan.commands.ops",
     "tiepnhan.commands.classify",
 )
 

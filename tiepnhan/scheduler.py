@@ -1,0 +1,371 @@
+"""Polling every source on time, and the periodic jobs, as Dramatiq actors plus a small loop.
+
+    scheduler loop ──(each source's interval)──▶ poll_source(name)   queue "poll"
+                   ──(periodic jobs)───────────▶ run_periodic(name)  queue "periodic"
+
+Sources are independent: each poll is its own message, so 80 mailboxes are polled in parallel by
+however many worker threads there are, and a failing source backs off on its own (exponential
+backoff from its consecutive errors in SourceHealth) without delaying the rest.
+
+Two schedulers started by mistake never poll a source twice at once: each poll holds the
+source's lock (tiepnhan.locks: TTL, renewed while it runs, with a fencing token checked before
+any checkpoint write), and each enqueue first claims the source's slot for the interval
+(`SET NX PX` in Redis, shared by all schedulers), so they do not even double the queue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from config.settings import Settings
+from tickets.db import session_scope
+from tickets.models import RawItem, RawState, SourceHealth, utcnow
+from tiepnhan import runtime
+from tiepnhan.broker import remember
+from tiepnhan.locks import LeaseLost, guard_checkpoint_writes, holding, source_locks
+
+log = logging.getLogger(__name__)
+
+POLL_QUEUE = "poll"
+PERIODIC_QUEUE = "periodic"
+MAX_ERROR_LENGTH = 2_000
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    kind: str  # "imap" | "facebook"
+    interval_seconds: float
+
+
+def source_specs(settings: Settings) -> list[SourceSpec]:
+    return [SourceSpec(m.name, "imap", m.poll_interval_seconds) for m in settings.mailboxes] + [
+        SourceSpec(p.name, "facebook", p.poll_interval_seconds) for p in settings.facebook_pages
+    ]
+
+
+def backoff_seconds(consecutive_errors: int, interval: float, cap: float) -> float:
+    """How long a source waits after its n-th consecutive error: interval·2^(n-1), capped."""
+    if consecutive_errors <= 0:
+        return 0.0
+    return float(min(cap, interval * 2 ** min(consecutive_errors - 1, 20)))
+
+
+def in_backoff(health: SourceHealth | None, interval: float, cap: float, now: datetime) -> bool:
+    if health is None or health.consecutive_errors <= 0 or health.last_attempt_at is None:
+        return False
+    wait = backoff_seconds(health.consecutive_errors, interval, cap)
+    return now < health.last_attempt_at + timedelta(seconds=wait)
+
+
+def read_health(engine: Engine) -> dict[str, SourceHealth]:
+    with session_scope(engine) as session:
+        return {h.source: h for h in session.execute(select(SourceHealth)).scalars()}
+
+
+def _health_row(session: Any, name: str, kind: str) -> SourceHealth:
+    row = session.get(SourceHealth, name)
+    if row is None:
+        row = SourceHealth(source=name, kind=kind)
+    return row
+
+
+def record_poll_success(engine: Engine, name: str, kind: str, details: dict[str, Any] | None = None) -> None:
+    with session_scope(engine) as session:
+        row = _health_row(session, name, kind)
+        now = utcnow()
+        row.last_attempt_at = now
+        row.last_success_at = now
+        row.consecutive_errors = 0
+        row.failing_since = None
+        if details:
+            row.details = {**(row.details or {}), **details}
+        session.add(row)
+
+
+def record_poll_failure(engine: Engine, name: str, kind: str, error: str) -> int:
+    with session_scope(engine) as session:
+        row = _health_row(session, name, kind)
+        now = utcnow()
+        row.last_attempt_at = now
+        row.consecutive_errors = (row.consecutive_errors or 0) + 1
+        row.failing_since = row.failing_since or now
+        row.last_error = error[:MAX_ERROR_LENGTH]
+        session.add(row)
+        return row.consecutive_errors
+
+
+# --- running one poll ---------------------------------------------------------------------
+
+_pollers: dict[int, dict[str, Any]] = {}
+_pollers_lock = threading.Lock()
+
+
+def pollers_by_name(settings: Settings) -> dict[str, Any]:
+    """The pollers of every configured source (`ingest.sources.build_pollers`), built once."""
+    with _pollers_lock:
+        found = _pollers.get(id(settings))
+        if found is None:
+            from ingest.sources import build_pollers
+
+            built = build_pollers(settings)
+            items = built.values() if isinstance(built, dict) else built
+            found = _pollers[id(settings)] = {_poller_name(p): p for p in items}
+        return found
+
+
+def _poller_name(poller: Any) -> str:
+    for attribute in ("name", "source", "source_name"):
+        value = getattr(poller, attribute, None)
+        if isinstance(value, str):
+            return value
+    config = getattr(poller, "config", None)
+    return str(getattr(config, "name"))
+
+
+def _call_with(function: Callable[..., Any], available: dict[str, Any]) -> Any:
+    """Call `function` with whichever of the available arguments it names."""
+    parameters = inspect.signature(function).parameters
+    return function(**{name: value for name, value in available.items() if name in parameters})
+
+
+def run_poller(poller: Any, engine: Engine, settings: Settings) -> Any:
+    method = getattr(poller, "poll_once", None) or getattr(poller, "poll")
+    return _call_with(method, {"engine": engine, "settings": settings, "enqueue": True})
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    source: str
+    status: str  # polled | locked | backing_off | failed | lease_lost | unknown_source
+    error: str | None = None
+
+
+def poll_source_now(settings: Settings, engine: Engine, name: str, *, force: bool = False) -> PollOutcome:
+    """Poll one source under its lock, recording the outcome in SourceHealth."""
+    spec = next((s for s in source_specs(settings) if s.name == name), None)
+    if spec is None:
+        return PollOutcome(name, "unknown_source", "not in the configuration")
+    if not force and in_backoff(read_health(engine).get(name), spec.interval_seconds, settings.scheduler.max_poll_backoff_seconds, utcnow()):
+        return PollOutcome(name, "backing_off")
+    guard_checkpoint_writes()
+    locks = source_locks(settings.redis_url)
+    lease = locks.acquire(name, settings.scheduler.poll_lock_ttl_seconds)
+    if lease is None:
+        log.info("poll skipped: another poll of this source is running", extra={"source": name})
+        return PollOutcome(name, "locked")
+    with holding(lease):
+        try:
+            poller = pollers_by_name(settings)[name]
+            run_poller(poller, engine, settings)
+            lease.ensure_current()
+        except LeaseLost as exc:
+            log.warning("poll lost its lock; another poll took over", extra={"source": name, "token": lease.token})
+            return PollOutcome(name, "lease_lost", str(exc))
+        except Exception as exc:  # noqa: BLE001 - any error of one source is that source's, recorded
+            error = f"{type(exc).__name__}: {exc}"
+            errors = record_poll_failure(engine, name, spec.kind, error)
+            log.warning("poll failed", extra={"source": name, "consecutive_errors": errors, "error": error})
+            return PollOutcome(name, "failed", error)
+    record_poll_success(engine, name, spec.kind, {"fence_token": lease.token})
+    return PollOutcome(name, "polled")
+
+
+# --- periodic jobs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    targets: tuple[str, ...]  # "module:function" candidates, the first that exists is called
+    every_seconds: Callable[[Settings], float] | None = None
+    daily_at: Callable[[Settings], str] | None = None  # "HH:MM" local time
+
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        "sla_reminders",
+        ("tickets.escalations:send_reminders", "notifiers.reminders:send_reminders", "notifiers:send_reminders", "tickets.escalation:send_reminders"),
+        every_seconds=lambda s: s.scheduler.reminder_interval_minutes * 60,
+    ),
+    PeriodicJob(
+        "daily_digests",
+        ("tickets.escalations:send_digests", "notifiers.digests:send_digests", "notifiers:send_digests", "tickets.escalation:send_digests"),
+        daily_at=lambda s: s.scheduler.digest_time,
+    ),
+    PeriodicJob("reconcile", ("tiepnhan.scheduler:reconcile_pending",), every_seconds=lambda s: s.scheduler.reconcile_interval_minutes * 60),
+    PeriodicJob(
+        "token_health",
+        ("ingest.facebook.tokens:check_tokens", "ingest.facebook.health:check_tokens", "ingest.facebook:check_tokens", "ingest.facebook.tokens:check_token_health"),
+        every_seconds=lambda s: s.scheduler.token_check_interval_hours * 3600,
+    ),
+)
+
+
+def resolve_target(targets: tuple[str, ...]) -> Callable[..., Any] | None:
+    for target in targets:
+        module_name, _, function_name = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        function = getattr(module, function_name, None)
+        if callable(function):
+            return function  # type: ignore[no-any-return]
+    return None
+
+
+def run_periodic_now(settings: Settings, engine: Engine, job_name: str) -> Any:
+    job = next(j for j in PERIODIC_JOBS if j.name == job_name)
+    function = resolve_target(job.targets)
+    if function is None:
+        log.info("periodic job has nothing to run yet", extra={"job": job_name})
+        return None
+    return _call_with(function, {"settings": settings, "engine": engine, "now": utcnow()})
+
+
+def reconcile_pending(engine: Engine, settings: Settings) -> int:
+    """Enqueue again raw items left pending too long (their message was lost before delivery:
+    e.g. Redis lost it, or the process died between storing and enqueueing). Stages are
+    idempotent, so an item that was merely slow is not harmed by a second message."""
+    cutoff = utcnow() - timedelta(minutes=settings.scheduler.reconcile_after_minutes)
+    with session_scope(engine) as session:
+        # arrived_at is the source's date (mailbox INTERNALDATE), which is no later than storing.
+        ids = list(
+            session.execute(
+                select(RawItem.id).where(RawItem.state == RawState.PENDING.value, RawItem.arrived_at < cutoff).order_by(RawItem.id).limit(10_000)  # type: ignore[arg-type]
+            ).scalars()
+        )
+    if ids:
+        from tickets.actors import enqueue_raw_items
+
+        enqueue_raw_items(ids)  # type: ignore[arg-type]
+        log.info("re-enqueued pending raw items", extra={"count": len(ids)})
+    return len(ids)
+
+
+# --- actors -------------------------------------------------------------------------------
+
+
+def _broker() -> dramatiq.Broker:
+    import dramatiq.broker as broker_module
+
+    if broker_module.global_broker is None:
+        dramatiq.set_broker(StubBroker())
+    return dramatiq.get_broker()
+
+
+@remember
+@dramatiq.actor(queue_name=POLL_QUEUE, broker=_broker(), max_retries=0)
+def poll_source(source_name: str) -> None:
+    """Poll one source; its own errors are recorded in SourceHealth, never retried here
+    (the scheduler polls it again after its backoff)."""
+    poll_source_now(runtime.settings(), runtime.engine(), source_name)
+
+
+@remember
+@dramatiq.actor(queue_name=PERIODIC_QUEUE, broker=_broker(), max_retries=3)
+def run_periodic(job_name: str) -> None:
+    run_periodic_now(runtime.settings(), runtime.engine(), job_name)
+
+
+def apply_time_limits(settings: Settings) -> None:
+    poll_source.options["time_limit"] = settings.worker.poll_time_limit_ms
+
+
+# --- the scheduler loop -------------------------------------------------------------------
+
+
+class SlotClaims:
+    """At most one enqueue per key per period, across every scheduler (Redis) or in-process."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._client: Any = None
+        self._local: dict[str, float] = {}
+        if redis_url:
+            import redis
+
+            self._client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=10)
+
+    def claim(self, key: str, period_seconds: float) -> bool:
+        if self._client is not None:
+            return bool(self._client.set(f"tiepnhan:slot:{key}", "1", nx=True, px=max(1, int(period_seconds * 1000))))
+        now = time.monotonic()
+        if self._local.get(key, 0.0) > now:
+            return False
+        self._local[key] = now + period_seconds
+        return True
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        send_poll: Callable[[str], Any] | None = None,
+        send_periodic: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.send_poll = send_poll or poll_source.send
+        self.send_periodic = send_periodic or run_periodic.send
+        self.claims = SlotClaims(settings.redis_url)
+        self.specs = source_specs(settings)
+        self.tz = ZoneInfo(settings.timezone)
+
+    def tick(self) -> list[str]:
+        """Enqueue whatever is due now; returns what was enqueued (for logs and tests)."""
+        sent: list[str] = []
+        now = utcnow()
+        health = read_health(self.engine) if self.specs else {}
+        cap = self.settings.scheduler.max_poll_backoff_seconds
+        for spec in self.specs:
+            if in_backoff(health.get(spec.name), spec.interval_seconds, cap, now):
+                continue
+            # The slot lasts slightly less than the interval, so tick jitter never skips one.
+            if self.claims.claim(f"poll:{spec.name}", max(0.5, spec.interval_seconds - self.settings.scheduler.tick_seconds / 2)):
+                self.send_poll(spec.name)
+                sent.append(f"poll:{spec.name}")
+        for job in PERIODIC_JOBS:
+            key, period = self._periodic_slot(job, now)
+            if key is not None and self.claims.claim(key, period):
+                self.send_periodic(job.name)
+                sent.append(f"periodic:{job.name}")
+        return sent
+
+    def _periodic_slot(self, job: PeriodicJob, now: datetime) -> tuple[str | None, float]:
+        if job.every_seconds is not None:
+            return f"periodic:{job.name}", job.every_seconds(self.settings)
+        assert job.daily_at is not None
+        hour, minute = (int(part) for part in job.daily_at(self.settings).split(":"))
+        local = now.astimezone(self.tz)
+        if (local.hour, local.minute) < (hour, minute):
+            return None, 0.0
+        return f"periodic:{job.name}:{local.date().isoformat()}", 26 * 3600.0
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("scheduler started", extra={"sources": len(self.specs)})
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - a database or Redis hiccup: try again next tick
+                log.exception("scheduler tick failed")
+            stop.wait(self.settings.scheduler.tick_seconds)
+        log.info("scheduler stopped")
