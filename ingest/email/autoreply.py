@@ -38,19 +38,21 @@ def report_type(message: EmailMessage) -> str | None:
 
 
 def auto_kind(message: EmailMessage, sender_address: str | None) -> str | None:
-    """"bounce" | "auto_reply" | "feedback_report" | "delivery_success_dsn" | None (human)."""
+    """"bounce" | "auto_reply" | "feedback_report" | "delivery_success_dsn" | "delay_dsn" | None (human)."""
     kind = report_type(message)
     if kind == "delivery-status":
-        return "delivery_success_dsn" if _all_delivered(message) else "bounce"
+        return _dsn_kind(message)
     if kind == "feedback-report":
         return "feedback_report"
     if kind == "disposition-notification":
         return "auto_reply"
+    if any(part.get_content_type() in ("message/delivery-status", "text/rfc822-headers") for part in message.walk()):
+        return _dsn_kind(message)
     subject = _header(message, "Subject")
     local = (sender_address or "").split("@")[0]
-    if MAILER_DAEMON.match(local) and (BOUNCE_SUBJECT.search(subject) or kind or message.is_multipart()):
+    if MAILER_DAEMON.match(local):
         return "bounce"
-    if BOUNCE_SUBJECT.search(subject) and (MAILER_DAEMON.match(local) or _header(message, "Return-Path") == "<>"):
+    if BOUNCE_SUBJECT.search(subject) and not re.match(r"^\s*(re|fw|fwd|tl|tr)\s*:", subject, re.IGNORECASE):
         return "bounce"
     # RFC 3834 section 5: Auto-Submitted other than "no" marks automatic mail.
     auto_submitted = _header(message, "Auto-Submitted").lower()
@@ -70,13 +72,23 @@ def auto_kind(message: EmailMessage, sender_address: str | None) -> str | None:
     return None
 
 
-def _all_delivered(message: EmailMessage) -> bool:
-    actions = []
+def _dsn_actions(message: EmailMessage) -> list[str]:
+    actions: list[str] = []
     for part in message.walk():
         if part.get_content_type() == "message/delivery-status":
             text = str(part.get_payload()) if not part.is_multipart() else " ".join(str(p) for p in part.get_payload())  # type: ignore[union-attr]
-            actions += re.findall(r"(?im)^\s*Action\s*:\s*(\w+)", text)
-    return bool(actions) and all(a.lower() in ("delivered", "relayed", "expanded") for a in actions)
+            actions += [a.lower() for a in re.findall(r"(?im)^\s*Action\s*:\s*(\w+)", text)]
+    return actions
+
+
+def _dsn_kind(message: EmailMessage) -> str:
+    """RFC 3464 section 2.3.3: every recipient delivered, every one only delayed, or a bounce."""
+    actions = _dsn_actions(message)
+    if actions and all(a in ("delivered", "relayed", "expanded") for a in actions):
+        return "delivery_success_dsn"
+    if actions and all(a == "delayed" for a in actions):
+        return "delay_dsn"  # a warning, retried by the sender's server: not a bounce
+    return "bounce"
 
 
 _MESSAGE_ID_LINE = re.compile(r"(?im)^\s*(?:Original-)?Message-ID\s*:\s*<([^>\s]+)>")

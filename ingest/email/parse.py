@@ -19,7 +19,6 @@ from tickets.normalized import AttachmentData, Channel, Direction, NormalizedMes
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 _OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
-_HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:", re.MULTILINE)
 _STUB_PLAIN = re.compile(
     r"^\s*(this (is an? )?(html|multi-?part)[^\n]*|your (email|mail) (client|program|reader)[^\n]*|"
     r"to view this (message|email)[^\n]*|xem thư này[^\n]*|nội dung thư ở dạng html[^\n]*)?\s*$",
@@ -36,9 +35,6 @@ def _check_is_email(raw: bytes) -> None:
         raise EmailParseError("an Outlook .msg file (OLE2 compound document), not an RFC 5322 message")
     if not raw.strip():
         raise EmailParseError("empty input")
-    head = raw[:4096].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if not _HEADER_LINE.search(head.split(b"\n\n", 1)[0]):
-        raise EmailParseError("no RFC 5322 header fields found")
     if b"\x00" in raw[:1024]:
         raise EmailParseError("binary data, not an RFC 5322 message")
 

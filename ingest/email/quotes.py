@@ -95,6 +95,13 @@ def _is_signature_like(line: str) -> bool:
     return bool(_MOBILE_SIGNATURE.match(line) or _SIGNATURE_DELIMITER.match(line))
 
 
+def _after_leading_quote(lines: list[str]) -> list[str]:
+    index = _attribution_at(lines, 0) or 0
+    while index < len(lines) and (_QUOTED.match(lines[index]) or not lines[index].strip()):
+        index += 1
+    return lines[index:] if index < len(lines) and index > 0 else []
+
+
 def signature_start(lines: list[str]) -> int | None:
     for index, line in enumerate(lines):
         if _SIGNATURE_DELIMITER.match(line) or _MOBILE_SIGNATURE.match(line):
@@ -107,6 +114,11 @@ def split_reply(text: str) -> tuple[str, str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     cut = history_start(lines)
+    if cut == 0:
+        # Bottom-posting: the quote comes first and the new text after it.
+        after = _after_leading_quote(lines)
+        if after:
+            lines, cut = after, history_start(after)
     body = lines if cut is None else lines[:cut]
     signature = signature_start(body)
     if signature is not None and signature > 0:
