@@ -38,7 +38,9 @@ def to_cp1258(text: str) -> bytes:
             out += char.encode("cp1258")
         except UnicodeEncodeError:
             decomposed = unicodedata.normalize("NFD", char)
-            out += unicodedata.normalize("NFC", decomposed[:-1]).encode("cp1258") + decomposed[-1].encode("cp1258")
+            tones = [c for c in decomposed if c in "\u0300\u0301\u0303\u0309\u0323"]
+            letter = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in tones))
+            out += letter.encode("cp1258") + "".join(tones).encode("cp1258")
     return out
 
 
