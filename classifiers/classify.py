@@ -38,6 +38,7 @@ class Field:
     name: str  # "subject" | "body"
     text: str
     tokens: list[tuple[str, int, int]]
+    words: list[str]
 
 
 _ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)+\.(vn|com|net|org|gov|edu|info)\b", re.IGNORECASE)
@@ -53,26 +54,45 @@ def _fields(subject: str | None, body: str) -> list[Field]:
     new_text, _history = split_reply(body or "")
     out = []
     for name, text in (("subject", subject or ""), ("body", new_text)):
-        out.append(Field(name, text, tokens(_mask_addresses(fold(text)))))
+        found = tokens(_mask_addresses(fold(text)))
+        out.append(Field(name, text, found, [token for token, _start, _end in found]))
     return out
 
 
 def _ngrams(field: Field, table: dict[tuple[str, ...], list], longest_only: bool):  # type: ignore[no-untyped-def, type-arg]
     """(start index, end index, matches) for phrases of `table` in the field's tokens."""
-    words = [t for t, _s, _e in field.tokens]
+    words = field.words
+    heads = _heads(id(table), table)
     index = 0
-    while index < len(words):
+    count = len(words)
+    while index < count:
+        longest = heads.get(words[index])
         found = None
-        for size in range(min(MAX_PHRASE_TOKENS, len(words) - index), 0, -1):
-            key = tuple(words[index : index + size])
-            if key in table:
-                found = (index, index + size, table[key])
-                break
+        if longest:
+            for size in range(min(longest, count - index), 0, -1):
+                key = tuple(words[index : index + size])
+                if key in table:
+                    found = (index, index + size, table[key])
+                    break
         if found:
             yield found
             index = found[1] if longest_only else index + 1
         else:
             index += 1
+
+
+_HEADS: dict[int, dict[str, int]] = {}
+
+
+def _heads(table_id: int, table: dict[tuple[str, ...], list]) -> dict[str, int]:  # type: ignore[type-arg]
+    """First word of every phrase → the longest phrase starting with it (skips most words)."""
+    heads = _HEADS.get(table_id)
+    if heads is None:
+        heads = {}
+        for key in table:
+            heads[key[0]] = max(heads.get(key[0], 0), len(key))
+        _HEADS[table_id] = heads
+    return heads
 
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:

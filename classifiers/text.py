@@ -21,12 +21,17 @@ def _fold_char(char: str) -> str:
     return base if len(base) == 1 else char.lower()
 
 
+# Latin letters with diacritics live below U+1F00 (Vietnamese: Latin-1, Latin Extended-A/B,
+# Latin Extended Additional); one translate() call folds them all.
+_TABLE = {code: _fold_char(chr(code)) for code in range(0x80, 0x1F00) if _fold_char(chr(code)) != chr(code)}
+
+
 def fold(text: str) -> str:
     """'Bình Dương' → 'binh duong' (one output character per input character)."""
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text).lower()
     if text.isascii():
-        return text.lower()
-    return "".join(_fold_char(c) for c in text)
+        return text
+    return text.translate(_TABLE)
 
 
 def tokens(folded: str) -> list[tuple[str, int, int]]:

@@ -1,0 +1,51 @@
+"""Classifier speed on one core: the dev set repeated to 20,000 messages.
+
+Prints messages/s, start-up time (loading the gazetteer and keyword tables), peak memory, and
+a baseline measured in the same run: lower-casing each message and one regular-expression
+search, the least any keyword classifier must do.
+Run: uv run python bench/bench_classify.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import time
+from pathlib import Path
+
+N = 20_000
+DEV = Path(__file__).resolve().parent.parent / "tests" / "data" / "dev.jsonl"
+
+
+def main() -> None:
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    messages = [(rows[i % len(rows)].get("subject"), rows[i % len(rows)]["body"]) for i in range(N)]
+
+    started = time.perf_counter()
+    from classifiers import classify
+    from classifiers.lexicon import lexicon
+
+    lexicon()
+    startup = time.perf_counter() - started
+
+    pattern = re.compile(r"bhxh|bhyt|that nghiep|phan anh")
+    started = time.perf_counter()
+    for subject, body in messages:
+        pattern.search(((subject or "") + " " + body).lower())
+    baseline = N / (time.perf_counter() - started)
+
+    started = time.perf_counter()
+    for subject, body in messages:
+        classify(subject, body)
+    rate = N / (time.perf_counter() - started)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"messages: {N}")
+    print(f"start-up (load gazetteer and keywords): {startup * 1000:.0f} ms")
+    print(f"classify: {rate:,.0f} messages/s on one core")
+    print(f"baseline (lower() + one regex): {baseline:,.0f} messages/s; ratio {rate / baseline:.3f}")
+    print(f"peak memory (max RSS): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
