@@ -183,8 +183,8 @@ class SchedulerConfig(_Section):
     max_poll_backoff_seconds: float = Field(1_800.0, gt=0)
     reminder_interval_minutes: float = Field(15.0, gt=0)
     digest_time: str = Field("07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local time, daily
+    # When the pipeline queue is idle, re-send any stage whose message was lost (see docs/operations.md).
     reconcile_interval_minutes: float = Field(10.0, gt=0)
-    reconcile_after_minutes: float = Field(10.0, gt=0)  # pending this long: enqueue again
     token_check_interval_hours: float = Field(6.0, gt=0)
 
 

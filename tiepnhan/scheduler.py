@@ -210,7 +210,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         ("tickets.escalations:send_digests", "notifiers.digests:send_digests", "notifiers:send_digests", "tickets.escalation:send_digests"),
         daily_at=lambda s: s.scheduler.digest_time,
     ),
-    PeriodicJob("reconcile", ("tiepnhan.scheduler:reconcile_pending",), every_seconds=lambda s: s.scheduler.reconcile_interval_minutes * 60),
+    PeriodicJob("reconcile", ("tiepnhan.scheduler:reconcile",), every_seconds=lambda s: s.scheduler.reconcile_interval_minutes * 60),
     PeriodicJob(
         "token_health",
         ("ingest.facebook.tokens:check_tokens", "ingest.facebook.health:check_tokens", "ingest.facebook:check_tokens", "ingest.facebook.tokens:check_token_health"),
@@ -241,24 +241,63 @@ def run_periodic_now(settings: Settings, engine: Engine, job_name: str) -> Any:
     return _call_with(function, {"settings": settings, "engine": engine, "now": utcnow()})
 
 
-def reconcile_pending(engine: Engine, settings: Settings) -> int:
-    """Enqueue again raw items left pending too long (their message was lost before delivery:
-    e.g. Redis lost it, or the process died between storing and enqueueing). Stages are
-    idempotent, so an item that was merely slow is not harmed by a second message."""
-    cutoff = utcnow() - timedelta(minutes=settings.scheduler.reconcile_after_minutes)
+def pipeline_idle(settings: Settings) -> bool:
+    """True when no pipeline message is queued, in flight or waiting for a retry."""
+    if settings.redis_url:
+        import redis
+
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=10)
+        pipe = client.pipeline(transaction=False)
+        for suffix in (".msgs", ".DQ.msgs"):
+            pipe.hlen(f"tiepnhan:pipeline{suffix}")
+        return not any(pipe.execute())
+    broker = dramatiq.get_broker()
+    if isinstance(broker, StubBroker):
+        return all(broker.queues[q].unfinished_tasks == 0 for q in ("pipeline", "pipeline.DQ") if q in broker.queues)
+    return False
+
+
+def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Re-send the stage of anything the pipeline left unfinished, when its queue is idle.
+
+    A stage commits its work and then sends the next stage's message; if the broker is down at
+    that moment (Redis restarting), or an in-process queue was lost with its process, the next
+    message never exists. With the queue idle, nothing unfinished can still be on its way, so
+    re-sending is safe (and, the stages being idempotent, harmless even if it were not).
+    """
+    if not pipeline_idle(settings):
+        return {"skipped_busy": 1}
+    from tickets.actors import classify_ticket, normalize_raw_item, thread_message
+    from tickets.models import Message, Ticket
+
     with session_scope(engine) as session:
-        # arrived_at is the source's date (mailbox INTERNALDATE), which is no later than storing.
-        ids = list(
+        raws = list(session.execute(select(RawItem.id).where(RawItem.state == RawState.PENDING.value).order_by(RawItem.id).limit(10_000)).scalars())  # type: ignore[arg-type]
+        messages = list(session.execute(select(Message.id).where(Message.threaded.is_(False)).order_by(Message.id).limit(10_000)).scalars())  # type: ignore[attr-defined, arg-type]
+        tickets = list(
             session.execute(
-                select(RawItem.id).where(RawItem.state == RawState.PENDING.value, RawItem.arrived_at < cutoff).order_by(RawItem.id).limit(10_000)  # type: ignore[arg-type]
+                select(Ticket.id).where(Ticket.tagged_at.is_(None), Ticket.tags_locked.is_(False)).order_by(Ticket.id).limit(10_000)  # type: ignore[union-attr, attr-defined, arg-type]
             ).scalars()
         )
-    if ids:
-        from tickets.actors import enqueue_raw_items
+        # Work that already failed for good waits for an operator (`tiepnhan retry`), not a storm.
+        from tiepnhan.failures import FailedJob
 
-        enqueue_raw_items(ids)  # type: ignore[arg-type]
-        log.info("re-enqueued pending raw items", extra={"count": len(ids)})
-    return len(ids)
+        dead = {
+            (actor, tuple(args))
+            for actor, args in session.execute(select(FailedJob.actor, FailedJob.args).where(FailedJob.resolved.is_(False)))  # type: ignore[attr-defined]
+        }
+    raws = [i for i in raws if ("normalize_raw_item", (i,)) not in dead]
+    messages = [i for i in messages if ("thread_message", (i,)) not in dead]
+    tickets = [i for i in tickets if ("classify_ticket", (i,)) not in dead]
+    for raw_id in raws:
+        normalize_raw_item.send(raw_id)
+    for message_id in messages:
+        thread_message.send(message_id)
+    for ticket_id in tickets:
+        classify_ticket.send(ticket_id)
+    found = {"raw_items": len(raws), "messages": len(messages), "tickets": len(tickets)}
+    if any(found.values()):
+        log.warning("reconcile re-sent unfinished pipeline work", extra=found)
+    return found
 
 
 # --- actors -------------------------------------------------------------------------------
