@@ -15,15 +15,22 @@ from typing import Any
 
 from config.settings import Settings
 
+_SECRET_KEYS = r"password|passwd|pwd|passphrase|mật\s*khẩu|mat\s*khau|token|access_token|refresh_token|api_key|secret|app_secret|client_secret"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # Authorization headers: the scheme stays, the credentials go
+    (re.compile(r"(?i)\b(authorization\"?\s*[:=]\s*\"?)(?:(Bearer|Basic|OAuth)\s+)?[^\s\"',&]+"), r"\1\2 ***"),
+    (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 ***"),
     # key=value / "key": "value" secrets
-    (re.compile(r"(?i)\b(password|passwd|pwd|token|access_token|secret|app_secret|authorization)(\"?\s*[:=]\s*\"?)([^\s\"',&]+)"), r"\1\2***"),
-    (re.compile(r"(?i)\bBearer\s+[A-Za-z0-9._\-]+"), "Bearer ***"),
+    (re.compile(rf"(?i)\b({_SECRET_KEYS})(\"?\s*[:=]\s*\"?)([^\s\"',&]+)"), r"\1\2***"),
+    # credentials inside URLs: scheme://user:password@host
+    (re.compile(r"([a-z][a-z0-9+.\-]*://[^:/@\s]*:)([^@/\s]+)(@)", re.IGNORECASE), r"\1***\3"),
     (re.compile(r"\bEAA[A-Za-z0-9]{20,}\b"), "***"),  # Facebook access tokens
-    # 12-digit CCCD, 10-digit social-insurance numbers, 9-digit CMND: any long digit run
-    (re.compile(r"(?<![\d.,])\d{9,12}(?![\d.,])"), "[số định danh]"),
-    # Vietnamese phone numbers: 0xx xxx xxxx / +84 ...
+    # 12-digit CCCD, 10-digit social-insurance numbers, 9-digit CMND: any long digit run, also
+    # grouped by spaces; but not a number inside an amount or a decimal (1.800.000, 35.2)
+    (re.compile(r"(?<!\d)(?<!\d[.,])(?:\d{9,12}|\d{3,4}(?: \d{3,4}){2,3})(?!\d|[.,]\d)"), "[số định danh]"),
+    # Vietnamese phone numbers: 0xx xxx xxxx / +84 ... / (024) 3936 1234
     (re.compile(r"(?<!\w)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)"), "[số điện thoại]"),
+    (re.compile(r"\(\+?\d{2,4}\)[\s.\-]?\d{3,4}[\s.\-]?\d{3,4}(?!\d)"), "[số điện thoại]"),
     # email addresses: keep the domain, hide the person
     (re.compile(r"\b[\w.+\-]+@([\w\-]+\.[\w.\-]+)\b"), r"***@\1"),
 ]

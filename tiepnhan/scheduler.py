@@ -379,7 +379,7 @@ class Scheduler:
             if in_backoff(health.get(spec.name), spec.interval_seconds, cap, now):
                 continue
             # The slot lasts slightly less than the interval, so tick jitter never skips one.
-            if self.claims.claim(f"poll:{spec.name}", max(0.5, spec.interval_seconds - self.settings.scheduler.tick_seconds / 2)):
+            if self.claims.claim(f"poll:{spec.name}", max(spec.interval_seconds / 2, spec.interval_seconds - self.settings.scheduler.tick_seconds / 2)):
                 self.send_poll(spec.name)
                 sent.append(f"poll:{spec.name}")
         for job in PERIODIC_JOBS:
