@@ -101,13 +101,14 @@ def start_postgres(root: Path) -> PostgresServer:
         for path in (root, data_dir):
             os.chown(path, entry.pw_uid, entry.pw_gid)
         os.chmod(root, 0o755)
-    subprocess.run(
+    initdb = subprocess.run(
         _as_user(user, [str(bin_dir / "initdb"), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D", str(data_dir)]),
-        check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         cwd=root,
     )
+    if initdb.returncode != 0:  # e.g. a parent directory the server's user cannot enter
+        raise RuntimeError("initdb failed: " + initdb.stderr.decode(errors="replace")[-2000:])
     port = free_port()
     argv = [
         str(bin_dir / "postgres"), "-D", str(data_dir), "-k", str(data_dir), "-p", str(port),
