@@ -271,7 +271,10 @@ def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
     from tickets.models import Message, Ticket
 
     with session_scope(engine) as session:
-        raws = list(session.execute(select(RawItem.id).where(RawItem.state == RawState.PENDING.value).order_by(RawItem.id).limit(10_000)).scalars())  # type: ignore[arg-type]
+        # Failed (transiently) with the queue idle: its retry message was lost, or it was
+        # dead-lettered, which the filter below leaves to the operator.
+        unfinished = (RawState.PENDING.value, RawState.FAILED.value)
+        raws = list(session.execute(select(RawItem.id).where(RawItem.state.in_(unfinished)).order_by(RawItem.id).limit(10_000)).scalars())  # type: ignore[attr-defined, arg-type]
         messages = list(session.execute(select(Message.id).where(Message.threaded.is_(False)).order_by(Message.id).limit(10_000)).scalars())  # type: ignore[attr-defined, arg-type]
         tickets = list(
             session.execute(

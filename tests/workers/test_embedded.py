@@ -129,3 +129,31 @@ def test_retry_resets_a_quarantined_item_to_pending_and_normalizes_it_again(conf
         registry.PARSERS["email"] = real
     assert list_failures(engine) == []
     assert counts(sqlite_url)["tickets"] == 1
+
+
+def test_reconcile_resends_stages_whose_message_was_lost(configure: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = configure(sqlite_url)
+    from tiepnhan.actor_setup import setup
+
+    setup(settings)
+    import tickets.actors as actors
+    from tiepnhan import runtime
+    from tiepnhan.embedded import drain, embedded_worker
+    from tiepnhan.scheduler import reconcile
+
+    engine = runtime.engine()
+    # The broker "goes away" right after normalizing: the thread stage's messages are lost.
+    monkeypatch.setattr(actors.thread_message, "send", lambda *_args, **_kwargs: None)
+    with embedded_worker(2):
+        accept(engine, backlog(12), enqueue=True)
+        accept(engine, backlog(5, start=100), enqueue=False)  # stored, never enqueued
+        drain()
+    found = counts(sqlite_url)
+    assert found["messages"] == 12 and found["threaded"] == 0 and found["processed"] == 12
+    monkeypatch.undo()
+    with embedded_worker(2):
+        assert reconcile(engine, settings) == {"raw_items": 5, "messages": 12, "tickets": 0}
+        drain()
+        assert reconcile(engine, settings) == {"raw_items": 0, "messages": 0, "tickets": 0}
+    found = counts(sqlite_url)
+    assert found["tickets"] == 17 and found["tagged"] == 17 and found["processed"] == 17

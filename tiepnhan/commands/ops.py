@@ -40,7 +40,12 @@ def web_app(settings: Settings) -> Any | None:
         from tiepnhan.web.app import create_app
     except ModuleNotFoundError:
         return None
-    return create_app(settings)
+    app = create_app(settings)
+    if not any(getattr(route, "path", None) == "/metrics" for route in app.routes):
+        from tiepnhan.web.metrics import add_metrics
+
+        add_metrics(app, settings)
+    return app
 
 
 def web_address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int]:
