@@ -22,6 +22,7 @@ STATUS_LABELS = {
     "closed": "đã đóng",
     "spam": "rác",
 }
+CHANNEL_LABELS = {"email": "email", "facebook_message": "FB nhắn tin", "facebook_comment": "FB bình luận"}
 CATEGORY_LABELS = {"complaint": "phản ánh", "question": "hỏi đáp", "other": "khác"}
 
 
@@ -84,18 +85,23 @@ def print_ticket_table(status: str | None = None, province: str | None = None, l
     tickets = query_tickets(status, province, limit)
     table = Table(title=f"Phiếu tiếp nhận ({len(tickets)})", show_lines=False)
     table.add_column("Mã", no_wrap=True, min_width=9)
-    for header in ("Kênh", "Người gửi", "Tiêu đề", "Loại BH", "Tỉnh", "Phân loại", "Tin", "Trạng thái"):
-        table.add_column(header, overflow="fold")
+    table.add_column("Kênh", no_wrap=True)
+    table.add_column("Người gửi", overflow="ellipsis", no_wrap=True, max_width=18)
+    table.add_column("Tiêu đề", overflow="ellipsis", no_wrap=True, max_width=36)
+    table.add_column("Loại BH", no_wrap=True)
+    table.add_column("Tỉnh", overflow="ellipsis", no_wrap=True, max_width=16)
+    for header in ("Phân loại", "Tin", "Trạng thái"):
+        table.add_column(header, no_wrap=True)
     from tickets.places import province_name
 
     for ticket in tickets:
         table.add_row(
             ticket.reference,
-            ticket.channel,
+            CHANNEL_LABELS.get(ticket.channel, ticket.channel),
             ticket.sender_name or ticket.sender_address or "",
-            ticket.subject[:60],
+            ticket.subject,
             ", ".join(ticket.insurance_types),
-            f"{ticket.province_code} {province_name(ticket.province_code)}" if ticket.province_code else "",
+            f"{ticket.province_code} {province_name(ticket.province_code).removeprefix('Thành phố ')}" if ticket.province_code else "",
             CATEGORY_LABELS.get(ticket.category or "", ticket.category or ""),
             str(ticket.message_count),
             STATUS_LABELS.get(ticket.status, ticket.status),
