@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.tickets",
     "tiepnhan.commands.ops",
     "tiepnhan.commands.classify",
+    "tiepnhan.commands.poll",
 )
 
 app = typer.Typer(
