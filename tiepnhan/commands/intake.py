@@ -29,6 +29,9 @@ def run_import(settings: Settings, paths: list[Path], source: str, as_json: bool
         task = progress.add_task("Đang đọc và lưu", total=None)
         if embedded:
             with embedded_worker(settings.worker.threads):
+                from tiepnhan.scheduler import reconcile as resume_unfinished
+
+                resume_unfinished(engine, settings)  # work an earlier, killed run left unfinished
                 high_water, new_ids, seen = store_files(engine, paths, source, lambda: progress.advance(task))
                 progress.update(task, description="Đang xử lý", total=seen, completed=seen)
                 drain()

@@ -31,6 +31,11 @@ def register(app: typer.Typer) -> None:
             return
         failed = False
         with embedded_worker(settings.worker.threads) if embedded else _nothing():
+            if embedded:
+                # Work a killed run left stored but unprocessed is resumed first.
+                from tiepnhan.scheduler import reconcile as resume_unfinished
+
+                resume_unfinished(engine, settings)
             while True:
                 for name in names:
                     outcome = poll_source_now(settings, engine, name, force=once)
