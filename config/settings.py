@@ -186,6 +186,8 @@ class SchedulerConfig(_Section):
     # When the pipeline queue is idle, re-send any stage whose message was lost (see docs/operations.md).
     reconcile_interval_minutes: float = Field(10.0, gt=0)
     token_check_interval_hours: float = Field(6.0, gt=0)
+    # Compare each mailbox with what was stored (IMAP: every UID has its raw item), under its lock.
+    source_reconcile_interval_hours: float = Field(6.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -212,6 +212,11 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     ),
     PeriodicJob("reconcile", ("tiepnhan.scheduler:reconcile",), every_seconds=lambda s: s.scheduler.reconcile_interval_minutes * 60),
     PeriodicJob(
+        "source_reconcile",
+        ("tiepnhan.scheduler:reconcile_sources",),
+        every_seconds=lambda s: s.scheduler.source_reconcile_interval_hours * 3600,
+    ),
+    PeriodicJob(
         "token_health",
         ("ingest.facebook.tokens:check_tokens", "ingest.facebook.health:check_tokens", "ingest.facebook:check_tokens", "ingest.facebook.tokens:check_token_health"),
         every_seconds=lambda s: s.scheduler.token_check_interval_hours * 3600,
@@ -239,6 +244,28 @@ def run_periodic_now(settings: Settings, engine: Engine, job_name: str) -> Any:
         log.info("periodic job has nothing to run yet", extra={"job": job_name})
         return None
     return _call_with(function, {"settings": settings, "engine": engine, "now": utcnow()})
+
+
+def reconcile_sources(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """Run each source's own reconciliation (e.g. IMAP: a UID never stored), under its lock."""
+    results: dict[str, Any] = {}
+    locks = source_locks(settings.redis_url)
+    guard_checkpoint_writes()
+    for name, poller in pollers_by_name(settings).items():
+        method = getattr(poller, "reconcile", None)
+        if method is None:
+            continue
+        lease = locks.acquire(name, settings.scheduler.poll_lock_ttl_seconds)
+        if lease is None:
+            results[name] = "locked"  # a poll is running; the next pass will do it
+            continue
+        with holding(lease):
+            try:
+                results[name] = _call_with(method, {"engine": engine, "settings": settings, "enqueue": True})
+            except Exception as exc:  # noqa: BLE001 - one source's failure is reported, the rest go on
+                log.warning("source reconcile failed", extra={"source": name, "error": f"{type(exc).__name__}: {exc}"})
+                results[name] = f"{type(exc).__name__}: {exc}"
+    return results
 
 
 def pipeline_idle(settings: Settings) -> bool:
