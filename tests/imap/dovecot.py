@@ -135,6 +135,10 @@ namespace inbox {{
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
     binary = require_binary("dovecot", hint="apt-get install dovecot-imapd (scripts/install-test-servers)", search=("/usr/sbin/dovecot",))
+    yield from running_dovecot(binary)
+
+
+def running_dovecot(binary: str = "/usr/sbin/dovecot") -> Iterator[Dovecot]:
     # pytest's own temporary folders are private to root; the mail user must reach this one.
     root = Path(tempfile.mkdtemp(prefix="tiepnhan-dovecot-"))
     os.chmod(root, 0o755)
