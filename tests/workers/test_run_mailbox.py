@@ -73,3 +73,38 @@ def test_run_polls_a_mailbox_end_to_end_without_redis(dovecot: Dovecot, tmp_path
     found = counts(url)
     assert found == {**found, "raw": 8, "messages": 8, "tickets": 8, "multi_message_tickets": 0}
     assert PASSWORD not in output  # the mailbox password never reaches the logs
+
+
+@pytest.mark.redis
+def test_production_shape_scheduler_and_worker_poll_a_mailbox(dovecot: Dovecot, tmp_path: Path, redis_server, start_worker) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The Procfile's scheduler and worker on Redis: polls travel as `poll_source` messages."""
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    config = tmp_path / "tiepnhan.toml"
+    config.write_text(
+        "[[mailboxes]]\n"
+        f'name = "hotro"\nhost = "127.0.0.1"\nport = {dovecot.port}\nsecurity = "plain"\n'
+        f'username = "{USER}"\npassword = "{PASSWORD}"\npoll_interval_seconds = 0.5\ntimeout_seconds = 10\n'
+        "[scheduler]\ntick_seconds = 0.1\n",
+        encoding="utf-8",
+    )
+    env = worker_env(url, redis_server.url, TIEPNHAN_CONFIG=str(config))
+    from tickets.db import get_engine, migrate
+
+    migrate(get_engine(url))
+    for index in range(20, 26):
+        dovecot.deliver(citizen_email(index))
+    start_worker(env)
+    scheduler = subprocess.Popen(
+        [sys.executable, "-c", "from tiepnhan.cli import main; main()", "scheduler"],
+        env=env, cwd=REPO, stdout=open(tmp_path / "scheduler.log", "wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: counts(url)["tagged"] == 6, 60, "the mailbox to be polled by the workers")
+        status = _cli(env, "status", "--json")
+        data = json.loads(status.stdout.strip().splitlines()[-1])
+        assert status.returncode == 0 and data["broker"] == "redis" and data["live_workers"] >= 1
+        assert {q["name"] for q in data["queues"]} >= {"pipeline", "poll"}
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=30) == 0
+    assert counts(url)["tickets"] == 6
