@@ -196,7 +196,7 @@ def test_a_failing_source_backs_off_alone(make_settings: Callable[..., tuple[Set
     stop.set()
     runner.join()
     # good: every 0.1 s. bad: after 0.1, 0.2, 0.4, 0.8 s... so a handful of attempts in 2 s.
-    assert pollers["good"].polls >= 12
+    assert pollers["good"].polls >= 8  # ~19 on an idle machine
     assert 3 <= pollers["bad"].polls <= 6, pollers["bad"].polls
     with session_scope(engine) as session:
         bad = session.get(SourceHealth, "bad")
