@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.ops",
     "tiepnhan.commands.classify",
     "tiepnhan.commands.poll",
+    "tiepnhan.commands.web",
 )
 
 app = typer.Typer(

@@ -107,7 +107,9 @@ class MetricsEndpoint:
 
 
 def metrics_route(settings: Settings) -> Route:
-    return Route("/metrics", MetricsEndpoint(settings), methods=["GET"])
+    # A bound method, so Starlette treats it as a request → response endpoint (an object with
+    # __call__ would be taken for a raw ASGI app).
+    return Route("/metrics", MetricsEndpoint(settings).__call__, methods=["GET"])
 
 
 def add_metrics(app: Any, settings: Settings) -> None:

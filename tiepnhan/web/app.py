@@ -1,0 +1,21 @@
+"""The web process: health check and Prometheus metrics (webhooks and the review UI come later)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from config.settings import Settings
+from tiepnhan.web.metrics import add_metrics
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    app = Starlette(routes=[Route("/healthz", healthz)])
+    add_metrics(app, settings)
+    return app
