@@ -79,6 +79,8 @@ def lexicon() -> Lexicon:
     for insurance, phrases in keywords["weak_insurance_names"].items():
         for phrase in phrases:
             add_cue(phrase, Cue("insurance", insurance, insurance, WEAK_NAME_WEIGHT))
+    for phrase in keywords["neutral"]["phrases"]:
+        add_cue(phrase, Cue("neutral", "neutral", ""))
     for phrase in keywords["spam"]["phrases"]:
         add_cue(phrase, Cue("spam", "spam", ""))
     for category, spec in keywords["category"].items():
