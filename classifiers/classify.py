@@ -12,7 +12,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
-from classifiers.lexicon import MAX_PHRASE_TOKENS, PLACE_KIND_WEIGHT, Lexicon, Place, lexicon
+from classifiers.lexicon import MAX_PHRASE_TOKENS, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, lexicon
 from classifiers.result import Classification, Evidence
 from classifiers.text import fold, tokens
 from ingest.email.quotes import split_reply
@@ -137,11 +137,19 @@ def _is_agency_mention(field: Field, start: int, end: int, lex: Lexicon) -> bool
     return tuple(after[:1]) in lex.agency_after or tuple(after[:2]) in lex.agency_after
 
 
-def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[list[str], list[str], float]:
+Matches = dict[str, list[tuple[int, int, list[Cue]]]]
+
+
+def _longest_cues(fields: list[Field], lex: Lexicon) -> Matches:
+    """Longest cue matches per field, computed once for topics, insurance and spam."""
+    return {field.name: list(_ngrams(field, lex.cues, longest_only=True)) for field in fields}
+
+
+def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], longest: Matches) -> tuple[list[str], list[str], float]:
     topics: dict[str, float] = defaultdict(float)
     insurance: dict[str, float] = defaultdict(float)
     for field in fields:
-        for start, end, cues in _ngrams(field, lex.cues, longest_only=True):
+        for start, end, cues in longest[field.name]:
             for cue in cues:
                 if cue.family == "topic":
                     topics[cue.label] += cue.weight
@@ -239,10 +247,10 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
     return label, round(min(confidence, 0.99), 2)
 
 
-def _spam_score(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> float:
+def _spam_score(fields: list[Field], longest: Matches, evidence: list[Evidence]) -> float:
     score = 0.0
     for field in fields:
-        for start, end, cues in _ngrams(field, lex.cues, longest_only=True):
+        for start, end, cues in longest[field.name]:
             if any(cue.family == "spam" for cue in cues):
                 score += 1
                 evidence.append(_evidence(field, start, end, "category:other", 1.0))
@@ -253,8 +261,9 @@ def classify(subject: str | None, body: str, channel: str | None = None) -> Clas
     lex = lexicon()
     fields = _fields(subject, body)
     evidence: list[Evidence] = []
-    insurance, topics, insurance_confidence = _topics_and_insurance(fields, lex, evidence)
-    if _spam_score(fields, lex, evidence) >= SPAM_THRESHOLD:
+    longest = _longest_cues(fields, lex)
+    insurance, topics, insurance_confidence = _topics_and_insurance(fields, lex, evidence, longest)
+    if _spam_score(fields, longest, evidence) >= SPAM_THRESHOLD:
         # Selling something (even "rút BHXH 1 lần" services): no insurance matter, no office.
         return Classification([], None, "other", [], {"insurance_types": 0.8, "province": 0.8, "category": 0.8}, evidence)
     province, province_confidence = _province(fields, lex, evidence)
