@@ -100,8 +100,9 @@ def test_worker_killed_mid_batch_survivor_finishes_nothing_lost_or_duplicated(
 
 
 @pytest.mark.xfail(
-    reason="timing-sensitive: on a loaded 2-core machine the recovery after a Redis restart can wait on "
-    "retry backoff beyond the test's 240 s (passes on a quiet machine); see the issue 6 note",
+    reason="known flaky: in about half the runs here the backlog does not finish within 240 s after the "
+    "Redis restart (retries waiting on backoff keep the queue busy, so the idle-only reconcile never "
+    "re-sends the stages lost during the outage); see the issue 6 note",
     strict=False,
 )
 def test_redis_restarted_mid_run_and_the_system_recovers(
