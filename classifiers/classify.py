@@ -195,10 +195,8 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
                 continue  # "chị Hà Nam", "Nguyễn Thị Long An": a person
             if not locative and before & COMPANY:
                 continue  # "Công ty Long An": a company's name
-            if end - start == 1 and top < 1.0 and not locative and places[0].kind != "alias":
-                continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
             if end - start == 1 and not locative and places[0].kind not in ("alias", "province", "old_province"):
-                continue
+                continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
             weight = kind_weight + (1.0 if locative else 0.0)
             if before & ELSEWHERE or (("que",) in before and ("ve", "que") not in before):
                 weight *= 0.3  # a hometown ("quê tôi ở …", but not "về quê ở …") or a head office
