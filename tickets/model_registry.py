@@ -7,3 +7,4 @@ model modules here.
 import tickets.models  # noqa: F401
 import tiepnhan.failures  # noqa: F401,E402  (FailedJob: dead-lettered jobs)
 import ingest.imap.models  # noqa: F401
+import tickets.escalation_models  # noqa: F401

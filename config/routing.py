@@ -1,0 +1,112 @@
+"""Routing rules, read from `routing_file` and validated against the unit directory.
+
+Rules are ordered; the first whose conditions all hold wins; a ticket no rule matches stays
+with the center. A rule's target is the ticket's provincial office (`to = "province"`) or a
+named unit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from config.settings import ConfigError
+from config.units import UnitDirectory, province_codes, read_toml
+
+Category = Literal["complaint", "question", "other"]
+InsuranceType = Literal["BHXH", "BHYT", "BHTN"]
+ChannelName = Literal["email", "facebook_message", "facebook_comment"]
+Priority = Literal["low", "normal", "high", "urgent"]
+PROVINCE_TARGET = "province"
+
+
+class RuleConditions(BaseModel):
+    """All given conditions must hold; a list means "any of these"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: tuple[Category, ...] | None = None
+    insurance_types: tuple[InsuranceType, ...] | None = None
+    province: Literal["known", "unknown"] | tuple[str, ...] | None = None
+    topics: tuple[str, ...] | None = None
+    channel: tuple[ChannelName, ...] | None = None
+    # The lowest confidence accepted for the tags this rule looks at (category, insurance, province).
+    min_confidence: float | None = Field(None, ge=0, le=1)
+    keywords: tuple[str, ...] | None = None  # phrases, matched without tone marks on whole words
+
+    @field_validator("category", "insurance_types", "topics", "channel", "keywords", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("province", mode="before")
+    @classmethod
+    def _province(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("known", "unknown"):
+            value = [value]
+        if isinstance(value, list):
+            unknown = [v for v in value if v not in province_codes()]
+            if unknown:
+                raise ValueError(f"not province codes on the 2025 map: {', '.join(map(str, unknown))}")
+        return value
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    when: RuleConditions = Field(default_factory=RuleConditions)
+    to: str  # "province" or a unit id
+    review: bool = True  # a coordinator approves before anything is sent
+    priority: Priority = "normal"
+    sla_hours: float = Field(gt=0)
+
+
+class RoutingRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: tuple[Rule, ...] = ()
+
+
+def _rule_problems(rules: RoutingRules, units: UnitDirectory, known_topics: frozenset[str]) -> list[str]:
+    problems = []
+    names = [r.name for r in rules.rules]
+    for index, rule in enumerate(rules.rules):
+        where = f"rules[{index}] ({rule.name})"
+        if names.count(rule.name) > 1:
+            problems.append(f"{where}: the name {rule.name!r} is used by more than one rule")
+        if rule.to != PROVINCE_TARGET and rule.to not in units:
+            problems.append(f'{where}: to = {rule.to!r} is neither "province" nor a unit in the directory')
+        if rule.to == PROVINCE_TARGET and rule.when.province == "unknown":
+            problems.append(f'{where}: to = "province" cannot apply to tickets whose province is unknown')
+        for topic in rule.when.topics or ():
+            if topic not in known_topics:
+                problems.append(f"{where}: unknown topic {topic!r} (known: {', '.join(sorted(known_topics))})")
+    return problems
+
+
+def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+    loc = list(error["loc"])
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        try:
+            name = data["rules"][loc[1]].get("name", "?")
+        except (IndexError, KeyError, AttributeError, TypeError):
+            name = "?"
+        where = f"rules[{loc[1]}] ({name})" + "".join(f".{p}" for p in loc[2:])
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def load_rules(path: Path, units: UnitDirectory, known_topics: frozenset[str]) -> RoutingRules:
+    data = read_toml(path)
+    try:
+        rules = RoutingRules(**data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e, data) for e in exc.errors()], str(path)) from None
+    problems = _rule_problems(rules, units, known_topics)
+    if problems:
+        raise ConfigError(problems, str(path))
+    return rules

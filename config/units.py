@@ -1,0 +1,154 @@
+"""The directory of units that receive escalations, read from `units_file` and validated.
+
+A unit is a provincial social-insurance office (`province-<code>` on the 2025 map) or a
+central unit. It is reached by email (one or more addresses) or by a signed webhook. An
+address under a domain reserved for examples (RFC 2606, RFC 6761) counts as not configured:
+the shipped file uses them, and nothing must be sent there by accident.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from config.settings import ConfigError, _secret_from_env
+
+UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
+# RFC 2606 section 2 and 3, RFC 6761 section 6: names that can never be a real destination.
+RESERVED_TLDS = ("example", "test", "invalid")
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+@cache
+def province_codes() -> frozenset[str]:
+    from vietnam_provinces import Province
+
+    return frozenset(f"{int(p.code):02d}" for p in Province.iter_all())
+
+
+def is_placeholder_address(address: str) -> bool:
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    if domain in RESERVED_DOMAINS or any(domain.endswith("." + d) for d in RESERVED_DOMAINS):
+        return True
+    return domain.rpartition(".")[2] in RESERVED_TLDS
+
+
+class Unit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str = Field(min_length=1)
+    kind: Literal["province", "central"]
+    province_code: str | None = None
+    handles: str = ""
+    emails: tuple[str, ...] = ()
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_secret_env: str | None = None
+    digest: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        return _secret_from_env(data, "webhook_secret")
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not UNIT_ID.match(value):
+            raise ValueError(f"unit id {value!r} must be lower-case letters, digits and '-'")
+        return value
+
+    @field_validator("emails")
+    @classmethod
+    def _check_emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [address for address in value if not _ADDRESS.match(address)]
+        if bad:
+            raise ValueError(f"not an email address: {', '.join(bad)}")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("webhook_url must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Unit:
+        if self.kind == "province":
+            if self.province_code not in province_codes():
+                raise ValueError(f"province_code {self.province_code!r} is not a province on the 2025 map")
+            if self.id != f"province-{self.province_code}":
+                raise ValueError(f"a provincial office's id must be province-{self.province_code}")
+        elif self.province_code is not None:
+            raise ValueError("only provincial offices have a province_code")
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret or webhook_secret_env (payloads are signed)")
+        return self
+
+    @property
+    def real_emails(self) -> tuple[str, ...]:
+        return tuple(a for a in self.emails if not is_placeholder_address(a))
+
+    def why_unreachable(self) -> str | None:
+        """None when the unit can be notified; otherwise the reason, in Vietnamese."""
+        if self.webhook_url or self.real_emails:
+            return None
+        if self.emails:
+            return f"đơn vị {self.id} chỉ có địa chỉ mẫu ({', '.join(self.emails)}), chưa có địa chỉ thật"
+        return f"đơn vị {self.id} chưa được cấu hình địa chỉ email hay webhook"
+
+
+class UnitDirectory(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    units: tuple[Unit, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> UnitDirectory:
+        ids = [u.id for u in self.units]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"unit ids must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+    def get(self, unit_id: str) -> Unit | None:
+        return next((u for u in self.units if u.id == unit_id), None)
+
+    def __contains__(self, unit_id: object) -> bool:
+        return any(u.id == unit_id for u in self.units)
+
+
+def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+    loc = list(error["loc"])
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    if len(loc) >= 2 and loc[0] == "units" and isinstance(loc[1], int):
+        try:
+            where = f"units[{loc[1]}] ({data['units'][loc[1]].get('id', '?')})" + "".join(f".{p}" for p in loc[2:])
+        except (IndexError, KeyError, AttributeError, TypeError):
+            pass
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {path}"], str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"not valid TOML: {exc}"], str(path)) from None
+
+
+def load_units(path: Path) -> UnitDirectory:
+    data = read_toml(path)
+    try:
+        return UnitDirectory(**data)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e, data) for e in exc.errors()], str(path)) from None
