@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, require_binary
+from tests.servers import free_port, require_binary, unavailable
 
 HINT = "apt-get install postgresql"
 START_TIMEOUT_S = 30.0
@@ -44,8 +44,7 @@ def _unprivileged_user() -> str | None:
             return name
         except KeyError:
             continue
-    pytest.skip("running as root with no unprivileged user to run PostgreSQL as")
-    raise AssertionError("unreachable")
+    unavailable("running as root with no unprivileged user to run PostgreSQL as")
 
 
 def _as_user(user: str | None, argv: list[str]) -> list[str]:
