@@ -17,7 +17,9 @@ class SourcePoller(Protocol):
 
 
 def build_pollers(settings: Settings) -> list[SourcePoller]:
+    from ingest.facebook.poller import FacebookPagePoller
     from ingest.imap.poller import ImapPoller
 
     pollers: list[SourcePoller] = [ImapPoller(mailbox) for mailbox in settings.mailboxes]
+    pollers += [FacebookPagePoller(page) for page in settings.facebook_pages]
     return pollers
