@@ -11,8 +11,9 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TypeVar
 
-from classifiers.lexicon import MAX_PHRASE_TOKENS, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, lexicon
+from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, lexicon
 from classifiers.result import Classification, Evidence
 from classifiers.text import fold, tokens
 from ingest.email.quotes import split_reply
@@ -31,6 +32,10 @@ QUESTION_MARK = re.compile(r"\?")
 MIN_PROVINCE_SCORE = 1.0
 INSURANCE_SHARE = 0.45
 SPAM_THRESHOLD = 2
+T = TypeVar("T")
+
+
+Span = tuple[int, int, T]  # (first token index, index after the last token, what matched)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Field:
     text: str
     tokens: list[tuple[str, int, int]]
     words: list[str]
+    cue_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the longest cue phrase at each token that starts one
+    place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
 
 
 _ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)+\.(vn|com|net|org|gov|edu|info)\b", re.IGNORECASE)
@@ -49,50 +56,60 @@ def _mask_addresses(text: str) -> str:
     return _ADDRESSES.sub(lambda m: " " * len(m.group()), text)
 
 
-def _fields(subject: str | None, body: str) -> list[Field]:
+def _scan(words: list[str], trie: TrieNode) -> tuple[list[tuple[int, int, tuple[Cue, ...]]], list[tuple[int, int, tuple[Place, ...]]]]:
+    """One pass over the tokens: at each token, the longest cue phrase and place name starting there."""
+    cue_spans: list[tuple[int, int, tuple[Cue, ...]]] = []
+    place_spans: list[tuple[int, int, tuple[Place, ...]]] = []
+    count = len(words)
+    for index, word in enumerate(words):
+        node = trie.get(word)
+        if node is None:
+            continue
+        cue_hit: tuple[int, int, tuple[Cue, ...]] | None = None
+        place_hit: tuple[int, int, tuple[Place, ...]] | None = None
+        after = index + 1
+        while True:
+            payload = node.get(END)
+            if payload is not None:
+                cues, places = payload  # type: ignore[misc]
+                if cues:
+                    cue_hit = (index, after, cues)
+                if places:
+                    place_hit = (index, after, places)
+            if after >= count:
+                break
+            node = node.get(words[after])  # type: ignore[assignment]
+            if node is None:
+                break
+            after += 1
+        if cue_hit:
+            cue_spans.append(cue_hit)
+        if place_hit:
+            place_spans.append(place_hit)
+    return cue_spans, place_spans
+
+
+def _longest_only(spans: list[Span[T]]) -> list[Span[T]]:
+    """Left to right, each match consumes its words: no match starts inside an earlier one."""
+    out = []
+    reach = 0
+    for span in spans:
+        if span[0] >= reach:
+            out.append(span)
+            reach = span[1]
+    return out
+
+
+def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
     # Classifiers see only what the author wrote now: quoted history and signatures out.
     new_text, _history = split_reply(body or "")
     out = []
     for name, text in (("subject", subject or ""), ("body", new_text)):
         found = tokens(_mask_addresses(fold(text)))
-        out.append(Field(name, text, found, [token for token, _start, _end in found]))
+        words = [token for token, _start, _end in found]
+        cue_spans, place_spans = _scan(words, lex.trie)
+        out.append(Field(name, text, found, words, cue_spans, place_spans))
     return out
-
-
-def _ngrams(field: Field, table: dict[tuple[str, ...], list], longest_only: bool):  # type: ignore[no-untyped-def, type-arg]
-    """(start index, end index, matches) for phrases of `table` in the field's tokens."""
-    words = field.words
-    heads = _heads(id(table), table)
-    index = 0
-    count = len(words)
-    while index < count:
-        longest = heads.get(words[index])
-        found = None
-        if longest:
-            for size in range(min(longest, count - index), 0, -1):
-                key = tuple(words[index : index + size])
-                if key in table:
-                    found = (index, index + size, table[key])
-                    break
-        if found:
-            yield found
-            index = found[1] if longest_only else index + 1
-        else:
-            index += 1
-
-
-_HEADS: dict[int, dict[str, int]] = {}
-
-
-def _heads(table_id: int, table: dict[tuple[str, ...], list]) -> dict[str, int]:  # type: ignore[type-arg]
-    """First word of every phrase → the longest phrase starting with it (skips most words)."""
-    heads = _HEADS.get(table_id)
-    if heads is None:
-        heads = {}
-        for key in table:
-            heads[key[0]] = max(heads.get(key[0], 0), len(key))
-        _HEADS[table_id] = heads
-    return heads
 
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:
@@ -137,12 +154,12 @@ def _is_agency_mention(field: Field, start: int, end: int, lex: Lexicon) -> bool
     return tuple(after[:1]) in lex.agency_after or tuple(after[:2]) in lex.agency_after
 
 
-Matches = dict[str, list[tuple[int, int, list[Cue]]]]
+Matches = dict[str, list[tuple[int, int, tuple[Cue, ...]]]]
 
 
-def _longest_cues(fields: list[Field], lex: Lexicon) -> Matches:
+def _longest_cues(fields: list[Field]) -> Matches:
     """Longest cue matches per field, computed once for topics, insurance and spam."""
-    return {field.name: list(_ngrams(field, lex.cues, longest_only=True)) for field in fields}
+    return {field.name: _longest_only(field.cue_spans) for field in fields}
 
 
 def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], longest: Matches) -> tuple[list[str], list[str], float]:
@@ -177,8 +194,8 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
     scores: dict[str, float] = defaultdict(float)
     support: dict[str, list[Evidence]] = defaultdict(list)
     for field in fields:
-        for start, end, places in _ngrams(field, lex.places, longest_only=True):
-            places = _as_written(field, start, end, places)
+        for start, end, places in _longest_only(field.place_spans):
+            places = _as_written(field, start, end, list(places))
             if not places:
                 continue
             # A province's own name outranks a district or ward that shares it.
@@ -219,7 +236,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
 def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: list[str], evidence: list[Evidence]) -> tuple[str, float]:
     scores: dict[str, float] = defaultdict(float)
     for field in fields:
-        for start, end, cues in _ngrams(field, lex.cues, longest_only=False):
+        for start, end, cues in field.cue_spans:
             for cue in cues:
                 if cue.family == "category":
                     weight = 1.5 if field.name == "subject" else 1.0
@@ -257,9 +274,9 @@ def _spam_score(fields: list[Field], longest: Matches, evidence: list[Evidence])
 
 def classify(subject: str | None, body: str, channel: str | None = None) -> Classification:
     lex = lexicon()
-    fields = _fields(subject, body)
+    fields = _fields(subject, body, lex)
     evidence: list[Evidence] = []
-    longest = _longest_cues(fields, lex)
+    longest = _longest_cues(fields)
     insurance, topics, insurance_confidence = _topics_and_insurance(fields, lex, evidence, longest)
     if _spam_score(fields, longest, evidence) >= SPAM_THRESHOLD:
         # Selling something (even "rút BHXH 1 lần" services): no insurance matter, no office.

@@ -1,7 +1,8 @@
 """Loads the data files once: keyword lists and the province gazetteer, as phrase tables.
 
-Every phrase is stored as a tuple of folded tokens, so matching is a dictionary look-up per
-n-gram of the message's tokens (fast, and blind to diacritics and punctuation).
+Every phrase is stored as a tuple of folded tokens (blind to diacritics and punctuation). At
+load, cue phrases and place names go into one word trie, so a message is matched in a single
+pass over its tokens: at each token, walk the trie as far as the text allows.
 """
 
 from __future__ import annotations
@@ -50,12 +51,30 @@ class Place:
     name: str  # as written in the data, lower case with tone marks ("lâm đồng")
 
 
+# A trie node: next word → child node; the END key (never a token: tokens are [a-z0-9]+) holds
+# what a phrase ending at this node means, as (cues, places).
+END = ""
+TrieNode = dict[str, "TrieNode | tuple[tuple[Cue, ...], tuple[Place, ...]]"]
+
+
 @dataclass(frozen=True)
 class Lexicon:
     cues: dict[tuple[str, ...], list[Cue]]
     places: dict[tuple[str, ...], list[Place]]
     agency_before: frozenset[tuple[str, ...]]
     agency_after: frozenset[tuple[str, ...]]
+    trie: TrieNode
+
+
+def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, ...], list[Place]]) -> TrieNode:
+    """One word trie over cue phrases and place names."""
+    root: TrieNode = {}
+    for key in cues.keys() | places.keys():
+        node = root
+        for word in key:
+            node = node.setdefault(word, {})  # type: ignore[assignment]
+        node[END] = (tuple(cues.get(key, ())), tuple(places.get(key, ())))
+    return root
 
 
 @cache
@@ -105,4 +124,5 @@ def lexicon() -> Lexicon:
         places=places,
         agency_before=frozenset(phrase_key(p) for p in keywords["agency"]["before"]),
         agency_after=frozenset(phrase_key(p) for p in keywords["agency"]["after"]),
+        trie=build_trie(cues, places),
     )
