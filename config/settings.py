@@ -76,6 +76,10 @@ class MailboxConfig(_Section):
     poll_interval_seconds: float = Field(60.0, gt=0)
     batch_size: int = Field(200, ge=1, le=5000)
     timeout_seconds: float = Field(60.0, gt=0)
+    # IMAP IDLE (RFC 2177) when the server offers it, besides the interval poll; IDLE is
+    # re-issued before the server's 30-minute inactivity logout (29 minutes at most).
+    idle: bool = True
+    idle_timeout_seconds: float = Field(25 * 60.0, gt=0, le=29 * 60.0)
 
     @model_validator(mode="before")
     @classmethod
@@ -159,6 +163,18 @@ class IntakeConfig(_Section):
     reply_address: str | None = None  # the intake mailbox; Reply-To becomes local+<token>@domain
 
 
+class EscalationConfig(_Section):
+    """How escalations are delivered and chased (see docs/routing.md)."""
+
+    coordinator_addresses: list[str] = Field(default_factory=list)  # raised to when a unit is overdue
+    mail_attachment_bytes: int = Field(10 * 1024 * 1024, ge=0)  # attached up to this total; listed beyond
+    retry_min_seconds: float = Field(60.0, gt=0)
+    retry_max_seconds: float = Field(3_600.0, gt=0)
+    max_attempts: int = Field(20, ge=1)
+    # A send claimed longer ago than this was interrupted (a crash): it is handed out again.
+    stale_send_minutes: float = Field(15.0, gt=0)
+
+
 class WorkerConfig(_Section):
     processes: int = Field(2, ge=1, le=64)
     threads: int = Field(4, ge=1, le=256)
@@ -207,6 +223,7 @@ class Settings(BaseSettings):
     facebook_pages: list[FacebookPageConfig] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 

@@ -52,8 +52,9 @@ def normalize_raw_item(raw_item_id: int) -> None:
 @remember
 @dramatiq.actor(queue_name=QUEUE, broker=_broker())
 def thread_message(message_id: int) -> None:
-    outcome = pipeline.thread_stored_message(runtime.engine(), message_id)
-    if outcome.ticket_id is not None and outcome.inbound:
+    engine = runtime.engine()
+    outcome = pipeline.thread_stored_message(engine, message_id)
+    if outcome.ticket_id is not None and outcome.inbound and not pipeline.handle_unit_reply(engine, message_id):
         classify_ticket.send(outcome.ticket_id)
 
 
@@ -67,7 +68,10 @@ def classify_ticket(ticket_id: int) -> None:
 @remember
 @dramatiq.actor(queue_name=QUEUE, broker=_broker())
 def route_ticket(ticket_id: int) -> None:
-    pipeline.route_ticket(runtime.engine(), ticket_id)
+    from notifiers.dispatch import request_delivery
+
+    for escalation_id in pipeline.route_ticket(runtime.engine(), ticket_id):
+        request_delivery(escalation_id)
 
 
 def enqueue_raw_items(raw_item_ids: list[int]) -> None:

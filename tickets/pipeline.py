@@ -86,6 +86,7 @@ def classification_text(engine: Engine, ticket_id: int) -> tuple[str, str, str]:
         texts = session.execute(
             select(Message.clean_text)
             .where(Message.ticket_id == ticket_id, Message.direction == "inbound", Message.is_auto_reply.is_(False))  # type: ignore[arg-type, attr-defined]
+            .where(Message.reply_token.is_(None))  # type: ignore[union-attr]  # units' answers are not the request
             .order_by(Message.id)  # type: ignore[arg-type]
         ).scalars().all()
         body = "\n\n".join(texts)[:MAX_CLASSIFIED_CHARS]
@@ -131,11 +132,31 @@ def classify_ticket(engine: Engine, ticket_id: int) -> bool:
     return True
 
 
-def route_ticket(engine: Engine, ticket_id: int) -> None:
-    """Propose escalations for a tagged ticket (rules in config/routing.toml)."""
+def route_ticket(engine: Engine, ticket_id: int) -> list[int]:
+    """Propose escalations for a tagged ticket (rules in config/routing.toml).
+
+    Returns the escalations to send at once (rules that need no review); the caller hands
+    them to the notifiers.
+    """
     from tickets.routing_stage import route
 
-    route(engine, ticket_id)
+    return route(engine, ticket_id)
+
+
+def handle_unit_reply(engine: Engine, message_id: int) -> bool:
+    """True when the message is a unit's answer to an escalation (sent to its reply address).
+
+    It acknowledges that escalation and is not classified: the ticket's tags describe the
+    citizen's request, not the office's answer.
+    """
+    from tickets.escalations import acknowledge_from_message
+
+    with session_scope(engine) as session:
+        message = session.get(Message, message_id)
+        if message is None or not message.reply_token:
+            return False
+    acknowledge_from_message(engine, message_id)
+    return True
 
 
 def process_raw_item_now(engine: Engine, raw_item_id: int, max_attachment_bytes: int) -> ThreadOutcome | None:
@@ -147,9 +168,12 @@ def process_raw_item_now(engine: Engine, raw_item_id: int, max_attachment_bytes:
     if outcome.message_id is None:
         return None
     threaded = thread_stored_message(engine, outcome.message_id)
-    if threaded.ticket_id is not None and threaded.inbound:
+    if threaded.ticket_id is not None and threaded.inbound and not handle_unit_reply(engine, outcome.message_id):
         if classify_ticket(engine, threaded.ticket_id):
-            route_ticket(engine, threaded.ticket_id)
+            for escalation_id in route_ticket(engine, threaded.ticket_id):
+                from notifiers.dispatch import request_delivery
+
+                request_delivery(escalation_id)
     return threaded
 
 

@@ -1,12 +1,75 @@
-"""Routing stage: propose escalations for a tagged ticket.
+"""Routing stage: propose escalations for a tagged ticket, by the rules in `routing_file`.
 
-Filled in by the routing and escalation work (issue 7); until then a ticket stays with the center.
+Idempotent: a ticket is escalated at most once per rule and once per unit while that
+escalation is open, so a repeated delivery of this stage (or a re-tagging) creates nothing
+new. A proposal still waiting for review follows the tags when they change (a second
+message names the province); anything a coordinator has decided on is left alone.
 """
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from tickets.db import session_scope
+from tickets.directory import routing
+from tickets.escalation_models import Escalation, EscalationStatus
+from tickets.escalations import create_escalation, lock_ticket
+from tickets.models import Ticket, TicketStatus
+from tickets.routing import TicketTags, first_matching_rule, target_unit_id
+from tickets.store import add_event
+from tiepnhan import runtime
 
-def route(engine: Engine, ticket_id: int) -> None:
-    return None
+log = logging.getLogger(__name__)
+CLOSED_TICKET_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value, TicketStatus.SPAM.value)
+
+
+def ticket_tags(ticket: Ticket, text: str) -> TicketTags:
+    return TicketTags(
+        category=ticket.category,
+        insurance_types=tuple(ticket.insurance_types),
+        province_code=ticket.province_code,
+        topics=tuple(ticket.topics),
+        channel=ticket.channel,
+        confidence=dict(ticket.tag_confidence),
+        text=text,
+    )
+
+
+def route(engine: Engine, ticket_id: int) -> list[int]:
+    """Returns the ids of escalations that are ready to send now (rules without review)."""
+    from tickets.pipeline import classification_text
+
+    subject, body, _channel = classification_text(engine, ticket_id)
+    rules = routing(runtime.settings()).rules.rules
+    with session_scope(engine) as session:
+        ticket = lock_ticket(session, ticket_id)
+        if ticket is None or ticket.status in CLOSED_TICKET_STATUSES:
+            return []
+        tags = ticket_tags(ticket, f"{subject}\n{body}")
+        rule = first_matching_rule(rules, tags)
+        if rule is None:
+            return []
+        unit_id = target_unit_id(rule, tags)
+        if unit_id is None:
+            return []
+        existing = list(session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id)).scalars())  # type: ignore[arg-type]
+        if any(e.unit_id == unit_id or e.rerouted_from == unit_id for e in existing):
+            return []  # already with that unit (or a coordinator moved it away from it)
+        same_rule = [e for e in existing if e.rule == rule.name]
+        waiting = [e for e in same_rule if e.status == EscalationStatus.PROPOSED.value]
+        if waiting:
+            proposal = waiting[0]
+            previous, proposal.unit_id = proposal.unit_id, unit_id
+            session.add(proposal)
+            add_event(session, ticket_id, "escalation_retargeted", escalation_id=proposal.id, unit=unit_id, previous_unit=previous, rule=rule.name)
+            return []
+        if same_rule:
+            return []  # that rule's escalation was decided on: the coordinator owns it now
+        escalation = create_escalation(
+            session, ticket, unit_id, rule=rule.name, review_required=rule.review, priority=rule.priority, sla_hours=rule.sla_hours, actor="system"
+        )
+        log.info("escalation proposed", extra={"ticket_id": ticket_id, "unit": unit_id, "rule": rule.name, "review": rule.review})
+        return [] if rule.review else [escalation.id or 0]

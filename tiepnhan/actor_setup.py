@@ -17,8 +17,8 @@ from config.settings import Settings
 from tiepnhan import runtime
 
 # Modules whose actors the workers run. Optional ones are imported when they exist.
-ACTOR_MODULES = ("tickets.actors", "tiepnhan.scheduler")
-OPTIONAL_ACTOR_MODULES = ("notifiers.actors", "tickets.escalations.actors", "tickets.escalation_actors", "notifiers.tasks")
+ACTOR_MODULES = ("tickets.actors", "tiepnhan.scheduler", "notifiers.actors")
+OPTIONAL_ACTOR_MODULES: tuple[str, ...] = ()
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.classify",
     "tiepnhan.commands.poll",
     "tiepnhan.commands.web",
+    "tiepnhan.commands.escalations",
 )
 
 app = typer.Typer(

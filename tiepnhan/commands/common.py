@@ -34,6 +34,9 @@ def load(ctx: typer.Context, **overrides: Any) -> Settings:
     """Read and validate the configuration, exiting with every mistake listed."""
     try:
         settings = load_settings(config_file(ctx), **overrides)
+        from tickets.directory import routing
+
+        routing(settings)  # the unit directory and routing rules are validated at start too
     except ConfigError as exc:
         err_console.print(f"[bold red]Cấu hình không hợp lệ[/] ({exc.origin}):", highlight=False)
         for problem in exc.problems:

@@ -1,0 +1,282 @@
+"""The messages units and coordinators read, in Vietnamese: pure functions of a view.
+
+An escalation mail carries the ticket reference in its subject ("[TN-000123] Phản ánh BHYT -
+Đồng Nai"), the tags with their evidence, the citizen's messages, the attachments (attached up
+to a limit, listed beyond it) and how to answer: the Reply-To holds the ticket's token, so the
+answer threads back into the ticket.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CATEGORY_LABELS = {"complaint": "Phản ánh", "question": "Câu hỏi", "other": "Thư"}
+CATEGORY_NAMES = {"complaint": "phản ánh, khiếu nại", "question": "câu hỏi", "other": "khác"}
+PRIORITY_NAMES = {"low": "thấp", "normal": "bình thường", "high": "cao", "urgent": "khẩn"}
+CHANNEL_NAMES = {"email": "thư điện tử", "facebook_message": "tin nhắn fanpage", "facebook_comment": "bình luận fanpage"}
+KIND_PREFIX = {"escalation": "", "reminder": "[Nhắc lại] ", "digest": ""}
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    filename: str
+    content_type: str
+    size: int
+    content: bytes | None  # None: not kept (too large) or a link only
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    sent_at: datetime | None
+    sender: str
+    text: str
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    escalation_id: int
+    reference: str  # TN-000123
+    unit_id: str
+    unit_name: str
+    reply_address: str | None
+    subject: str
+    channel: str
+    category: str | None
+    insurance_types: tuple[str, ...]
+    province_name: str
+    topics: tuple[str, ...]
+    confidence: dict[str, float]
+    evidence: tuple[dict[str, Any], ...]
+    priority: str
+    due_at: datetime | None
+    sender: str
+    messages: tuple[MessageView, ...]
+    attachments: tuple[AttachmentView, ...] = field(default=())
+    note: str | None = None  # the coordinator's reason, when given
+
+
+def local(value: datetime | None) -> str:
+    return value.astimezone(TZ).strftime("%H:%M %d/%m/%Y") if value else "không rõ"
+
+
+def size_text(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+
+
+def escalation_subject(view: EscalationView, kind: str = "escalation") -> str:
+    """"[TN-000123] Phản ánh BHYT - Đồng Nai"."""
+    parts = [CATEGORY_LABELS.get(view.category or "", "Thư")]
+    if view.insurance_types:
+        parts.append(", ".join(view.insurance_types))
+    title = " ".join(parts)
+    if view.province_name:
+        title += f" - {view.province_name.removeprefix('Thành phố ')}"
+    return f"{KIND_PREFIX.get(kind, '')}[{view.reference}] {title}"
+
+
+def _evidence_lines(view: EscalationView) -> list[str]:
+    by_tag: dict[str, list[str]] = {}
+    for item in view.evidence:
+        phrases = by_tag.setdefault(str(item.get("tag", "")), [])
+        phrase = f"“{item.get('phrase', '')}”"
+        if phrase not in phrases:
+            phrases.append(phrase)
+    return [f"    - {tag}: {', '.join(phrases[:5])}" for tag, phrases in by_tag.items() if tag]
+
+
+def _confidence(view: EscalationView, name: str) -> str:
+    value = view.confidence.get(name)
+    return f" (độ tin cậy {value:.0%})" if value is not None else ""
+
+
+def escalation_text(view: EscalationView, kind: str, attached: list[AttachmentView], listed: list[AttachmentView]) -> str:
+    lines = []
+    if kind == "reminder":
+        lines += [
+            f"NHẮC LẠI: phiếu {view.reference} đã quá hạn phản hồi ({local(view.due_at)}) mà chưa nhận được trả lời của đơn vị.",
+            "",
+        ]
+    lines += [
+        f"Kính gửi: {view.unit_name}",
+        "",
+        "Trung tâm Chăm sóc khách hàng BHXH Việt Nam chuyển đến đơn vị nội dung người dân gửi qua "
+        f"{CHANNEL_NAMES.get(view.channel, view.channel)}, đề nghị đơn vị xem xét, giải quyết và phản hồi.",
+        "",
+        f"Mã phiếu: {view.reference}",
+        f"Tiêu đề: {view.subject}",
+        f"Người gửi: {view.sender}",
+        f"Mức ưu tiên: {PRIORITY_NAMES.get(view.priority, view.priority)}",
+        f"Hạn phản hồi: {local(view.due_at)}",
+        "",
+        "Phân loại tự động:",
+        f"  - Loại: {CATEGORY_NAMES.get(view.category or '', 'chưa rõ')}{_confidence(view, 'category')}",
+        f"  - Bảo hiểm: {', '.join(view.insurance_types) or 'chưa rõ'}{_confidence(view, 'insurance_types')}",
+        f"  - Tỉnh/thành phố: {view.province_name or 'chưa rõ'}{_confidence(view, 'province')}",
+        f"  - Chủ đề: {', '.join(view.topics) or 'không có'}",
+    ]
+    evidence = _evidence_lines(view)
+    if evidence:
+        lines += ["  - Căn cứ:", *evidence]
+    if view.note:
+        lines += ["", f"Ghi chú của điều phối viên: {view.note}"]
+    lines += ["", "Nội dung người dân gửi:", ""]
+    for message in view.messages:
+        lines += [f"--- {message.sender}, {local(message.sent_at)} ---", message.text.strip(), ""]
+    if attached or listed:
+        lines.append("Tệp đính kèm:")
+        lines += [f"  - {a.filename} ({a.content_type}, {size_text(a.size)}): đính kèm thư này" for a in attached]
+        lines += [
+            f"  - {a.filename} ({a.content_type}, {size_text(a.size)}): không đính kèm vì quá lớn" + (f", xem tại {a.url}" if a.url else ", lưu tại Trung tâm")
+            for a in listed
+        ]
+        lines.append("")
+    lines += [
+        "Cách trả lời:",
+        f"  Trả lời (Reply) thư này, giữ nguyên mã [{view.reference}] trong tiêu đề. Thư trả lời được gắn vào phiếu"
+        " và ghi nhận là đơn vị đã tiếp nhận.",
+    ]
+    if view.reply_address:
+        lines.append(f"  Địa chỉ nhận trả lời: {view.reply_address}")
+    lines += ["", "Thư này được gửi tự động từ hệ thống tiếp nhận (tiepnhan) của Trung tâm Chăm sóc khách hàng."]
+    return "\n".join(lines)
+
+
+def split_attachments(attachments: tuple[AttachmentView, ...], limit: int) -> tuple[list[AttachmentView], list[AttachmentView]]:
+    """Attach in order while the total stays within `limit`; list the rest."""
+    attached, listed, total = [], [], 0
+    for attachment in attachments:
+        if attachment.content is not None and total + attachment.size <= limit:
+            attached.append(attachment)
+            total += attachment.size
+        else:
+            listed.append(attachment)
+    return attached, listed
+
+
+def _address(text: str) -> Address:
+    local_part, _, domain = text.rpartition("@")
+    return Address(addr_spec=text) if local_part else Address(username=text)
+
+
+def escalation_email(
+    view: EscalationView,
+    *,
+    kind: str,
+    from_address: str,
+    to: tuple[str, ...],
+    message_id: str,
+    attachment_limit: int,
+    now: datetime,
+) -> EmailMessage:
+    attached, listed = split_attachments(view.attachments, attachment_limit)
+    message = EmailMessage()
+    message["Subject"] = escalation_subject(view, kind)
+    message["From"] = Address("Trung tâm CSKH BHXH Việt Nam", addr_spec=from_address)
+    message["To"] = ", ".join(to)
+    if view.reply_address:
+        message["Reply-To"] = view.reply_address
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(now)
+    # RFC 3834: an automatic message; auto-responders must not answer it (no mail loops).
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Tiepnhan-Ticket"] = view.reference
+    message.set_content(escalation_text(view, kind, attached, listed))
+    for attachment in attached:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        assert attachment.content is not None
+        message.add_attachment(attachment.content, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=attachment.filename)
+    return message
+
+
+def digest_email(
+    unit_name: str,
+    views: list[EscalationView],
+    *,
+    from_address: str,
+    to: tuple[str, ...],
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"Tổng hợp {len(views)} phiếu chuyển xử lý ngày {now.astimezone(TZ):%d/%m/%Y}"
+    message["From"] = Address("Trung tâm CSKH BHXH Việt Nam", addr_spec=from_address)
+    message["To"] = ", ".join(to)
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(now)
+    message["Auto-Submitted"] = "auto-generated"
+    lines = [f"Kính gửi: {unit_name}", "", f"Trung tâm chuyển đến đơn vị {len(views)} nội dung cần xem xét, giải quyết:", ""]
+    for number, view in enumerate(views, 1):
+        first = view.messages[0].text.strip() if view.messages else ""
+        lines += [
+            f"{number}. {escalation_subject(view)}",
+            f"   Tiêu đề: {view.subject}",
+            f"   Người gửi: {view.sender}",
+            f"   Hạn phản hồi: {local(view.due_at)}",
+            f"   Nội dung: {first[:1000]}",
+            f"   Trả lời riêng phiếu này: gửi thư tới {view.reply_address or 'hộp thư tiếp nhận'} với tiêu đề chứa [{view.reference}]",
+            "",
+        ]
+    lines.append("Thư này được gửi tự động từ hệ thống tiếp nhận (tiepnhan) của Trung tâm Chăm sóc khách hàng.")
+    message.set_content("\n".join(lines))
+    return message
+
+
+def coordinator_alert_email(
+    views: list[EscalationView], *, from_address: str, to: tuple[str, ...], message_id: str, now: datetime
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"Quá hạn: {len(views)} phiếu chưa được đơn vị phản hồi"
+    message["From"] = Address("tiepnhan", addr_spec=from_address)
+    message["To"] = ", ".join(to)
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(now)
+    message["Auto-Submitted"] = "auto-generated"
+    lines = ["Các phiếu sau đã quá hạn phản hồi; hệ thống đã gửi nhắc lại một lần cho đơn vị:", ""]
+    lines += [f"  - [{v.reference}] {v.unit_name} ({v.unit_id}), hạn {local(v.due_at)}: {v.subject}" for v in views]
+    lines += ["", "Xem: tiepnhan escalations --status overdue"]
+    message.set_content("\n".join(lines))
+    return message
+
+
+def escalation_payload(view: EscalationView, kind: str, delivery_id: str) -> dict[str, Any]:
+    """The JSON a unit's webhook receives (signed; see notifiers/webhook.py)."""
+    return {
+        "event": kind,
+        "delivery_id": delivery_id,
+        "escalation": {
+            "id": view.escalation_id,
+            "ticket": view.reference,
+            "unit": view.unit_id,
+            "priority": view.priority,
+            "due_at": view.due_at.isoformat() if view.due_at else None,
+            "reply_address": view.reply_address,
+            "note": view.note,
+        },
+        "ticket": {
+            "subject": view.subject,
+            "channel": view.channel,
+            "sender": view.sender,
+            "category": view.category,
+            "insurance_types": list(view.insurance_types),
+            "province": view.province_name or None,
+            "topics": list(view.topics),
+            "confidence": view.confidence,
+            "evidence": list(view.evidence),
+            "messages": [{"sent_at": m.sent_at.isoformat() if m.sent_at else None, "sender": m.sender, "text": m.text} for m in view.messages],
+            "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url} for a in view.attachments],
+        },
+    }
+
+
+def payload_bytes(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")

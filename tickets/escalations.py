@@ -1,0 +1,221 @@
+"""The escalation lifecycle: propose, approve, re-route, reject, acknowledge, resolve.
+
+Each function is one transaction that checks the transition is allowed, changes the row and
+logs a TicketEvent naming who acted and why. Delivery (SMTP, webhooks) lives in notifiers/;
+these functions only decide. A transition that is not allowed raises TransitionError with a
+Vietnamese explanation for the coordinator.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tickets.db import session_scope
+from tickets.escalation_models import AWAITING_REPLY, OPEN, READY_TO_SEND, Escalation, EscalationStatus
+from tickets.models import Message, Ticket, TicketStatus, ticket_reference, utcnow
+from tickets.store import add_event, set_status
+
+TOKEN_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read aloud or retyped safely
+TOKEN_LENGTH = 8
+
+
+class TransitionError(Exception):
+    """A coordinator asked for something the escalation's state does not allow."""
+
+
+def new_reply_token(ticket_id: int) -> str:
+    secret = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+    return f"{ticket_reference(ticket_id)}.{secret}"
+
+
+def reply_address(intake_address: str, token: str) -> str:
+    """hotro@example.vn + TN-000123.k3f9 → hotro+TN-000123.k3f9@example.vn (RFC 5233 subaddress)."""
+    local, _, domain = intake_address.partition("@")
+    return f"{local.split('+', 1)[0]}+{token}@{domain}"
+
+
+def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """Serialize decisions on one ticket: a row lock (PostgreSQL) or SQLite's writer lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one_or_none()  # type: ignore[arg-type]
+    session.execute(update(Ticket).where(Ticket.id == ticket_id).values(id=Ticket.id))  # type: ignore[arg-type]
+    return session.get(Ticket, ticket_id)
+
+
+def create_escalation(
+    session: Session,
+    ticket: Ticket,
+    unit_id: str,
+    *,
+    rule: str | None,
+    review_required: bool,
+    priority: str,
+    sla_hours: float,
+    actor: str,
+    reason: str | None = None,
+) -> Escalation:
+    assert ticket.id is not None
+    now = utcnow()
+    escalation = Escalation(
+        ticket_id=ticket.id,
+        unit_id=unit_id,
+        status=EscalationStatus.PROPOSED if review_required else EscalationStatus.APPROVED,
+        rule=rule,
+        review_required=review_required,
+        priority=priority,
+        sla_hours=sla_hours,
+        reply_token=new_reply_token(ticket.id),
+        created_at=now,
+        created_by=actor,
+        decided_at=None if review_required else now,
+        decided_by=None if review_required else actor,
+        reason=reason,
+    )
+    session.add(escalation)
+    session.flush()
+    add_event(session, ticket.id, f"escalation_{escalation.status}", actor, escalation_id=escalation.id, unit=unit_id, rule=rule, reason=reason)
+    return escalation
+
+
+def _load(session: Session, escalation_id: int) -> Escalation:
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise TransitionError(f"không có đề xuất chuyển xử lý số {escalation_id}")
+    lock_ticket(session, escalation.ticket_id)
+    session.refresh(escalation)
+    return escalation
+
+
+def _require(escalation: Escalation, allowed: tuple[str, ...], action: str) -> None:
+    if escalation.status not in allowed:
+        raise TransitionError(f"không thể {action} đề xuất số {escalation.id}: đang ở trạng thái {escalation.status}")
+
+
+def approve(engine: Engine, escalation_id: int, actor: str, reason: str | None = None) -> Escalation:
+    with session_scope(engine) as session:
+        escalation = _load(session, escalation_id)
+        _require(escalation, (EscalationStatus.PROPOSED.value,), "duyệt")
+        escalation.status = EscalationStatus.APPROVED.value
+        escalation.decided_at, escalation.decided_by, escalation.reason = utcnow(), actor, reason
+        session.add(escalation)
+        add_event(session, escalation.ticket_id, "escalation_approved", actor, escalation_id=escalation.id, unit=escalation.unit_id, reason=reason)
+        return escalation
+
+
+def reroute(engine: Engine, escalation_id: int, unit_id: str, actor: str, reason: str | None = None) -> Escalation:
+    """Send to another unit instead. Allowed before the unit has answered."""
+    with session_scope(engine) as session:
+        escalation = _load(session, escalation_id)
+        allowed = (EscalationStatus.PROPOSED.value, *READY_TO_SEND, EscalationStatus.QUEUED.value, *AWAITING_REPLY, EscalationStatus.FAILED.value)
+        _require(escalation, allowed, "chuyển đơn vị cho")
+        if unit_id == escalation.unit_id:
+            raise TransitionError(f"đề xuất số {escalation_id} đã được gửi cho {unit_id}")
+        previous = escalation.unit_id
+        escalation.rerouted_from, escalation.unit_id = previous, unit_id
+        escalation.status = EscalationStatus.REROUTED.value
+        escalation.decided_at, escalation.decided_by, escalation.reason = utcnow(), actor, reason
+        # A fresh start with the new unit: its own token, deadline and delivery history.
+        escalation.reply_token = new_reply_token(escalation.ticket_id)
+        escalation.sent_at = escalation.due_at = escalation.reminded_at = escalation.next_attempt_at = None
+        escalation.attempts, escalation.last_error = 0, None
+        session.add(escalation)
+        add_event(session, escalation.ticket_id, "escalation_rerouted", actor, escalation_id=escalation.id, unit=unit_id, previous_unit=previous, reason=reason)
+        return escalation
+
+
+def reject(engine: Engine, escalation_id: int, actor: str, reason: str) -> Escalation:
+    with session_scope(engine) as session:
+        escalation = _load(session, escalation_id)
+        _require(escalation, (EscalationStatus.PROPOSED.value, *READY_TO_SEND, EscalationStatus.QUEUED.value, EscalationStatus.FAILED.value), "từ chối")
+        escalation.status = EscalationStatus.REJECTED.value
+        escalation.decided_at, escalation.decided_by, escalation.reason = utcnow(), actor, reason
+        session.add(escalation)
+        add_event(session, escalation.ticket_id, "escalation_rejected", actor, escalation_id=escalation.id, unit=escalation.unit_id, reason=reason)
+        return escalation
+
+
+def escalate_by_hand(engine: Engine, ticket_id: int, unit_id: str, actor: str, reason: str | None, sla_hours: float, priority: str = "normal") -> Escalation:
+    """A coordinator escalates a ticket to a unit no rule chose (already approved)."""
+    with session_scope(engine) as session:
+        ticket = lock_ticket(session, ticket_id)
+        if ticket is None:
+            raise TransitionError(f"không có phiếu {ticket_reference(ticket_id)}")
+        open_same = session.execute(
+            select(Escalation.id).where(Escalation.ticket_id == ticket_id, Escalation.unit_id == unit_id, Escalation.status.in_(OPEN))  # type: ignore[attr-defined, arg-type]
+        ).first()
+        if open_same is not None:
+            raise TransitionError(f"phiếu {ticket_reference(ticket_id)} đã có đề xuất số {open_same[0]} cho {unit_id}")
+        return create_escalation(session, ticket, unit_id, rule=None, review_required=False, priority=priority, sla_hours=sla_hours, actor=actor, reason=reason)
+
+
+def resolve_ticket(engine: Engine, ticket_id: int, actor: str, reason: str | None = None) -> list[int]:
+    """Mark a ticket resolved; its open escalations are resolved with it. Returns their ids."""
+    with session_scope(engine) as session:
+        ticket = lock_ticket(session, ticket_id)
+        if ticket is None:
+            raise TransitionError(f"không có phiếu {ticket_reference(ticket_id)}")
+        now = utcnow()
+        closed = []
+        for escalation in session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id)).scalars():  # type: ignore[arg-type]
+            if escalation.status in (EscalationStatus.PROPOSED.value, EscalationStatus.REJECTED.value, EscalationStatus.RESOLVED.value):
+                continue  # never sent: nothing to close with the unit
+            if escalation.status in READY_TO_SEND or escalation.status == EscalationStatus.QUEUED.value:
+                continue  # still to be sent: left for the coordinator to reject
+            escalation.status, escalation.resolved_at = EscalationStatus.RESOLVED.value, now
+            session.add(escalation)
+            closed.append(escalation.id)
+            add_event(session, ticket_id, "escalation_resolved", actor, escalation_id=escalation.id, unit=escalation.unit_id, reason=reason)
+        set_status(session, ticket, TicketStatus.RESOLVED, actor, reason)
+        return [i for i in closed if i is not None]
+
+
+def acknowledge_from_message(engine: Engine, message_id: int) -> int | None:
+    """A unit answered through its Reply-To address: that escalation is acknowledged.
+
+    Auto-replies and bounces do not count (RFC 3834): an out-of-office is not an answer.
+    """
+    with session_scope(engine) as session:
+        message = session.get(Message, message_id)
+        if message is None or not message.reply_token or message.is_auto_reply or message.is_bounce or message.ticket_id is None:
+            return None
+        escalation = session.execute(select(Escalation).where(Escalation.reply_token == message.reply_token)).scalar_one_or_none()  # type: ignore[arg-type]
+        if escalation is None or escalation.ticket_id != message.ticket_id:
+            return None
+        lock_ticket(session, escalation.ticket_id)
+        session.refresh(escalation)
+        if escalation.status not in (*AWAITING_REPLY, EscalationStatus.SENDING.value):
+            return None  # already acknowledged (a second reply), or not sent yet
+        escalation.status = EscalationStatus.ACKNOWLEDGED.value
+        escalation.acknowledged_at = message.received_at or utcnow()
+        escalation.acknowledged_message_id = message.id
+        session.add(escalation)
+        add_event(session, escalation.ticket_id, "escalation_acknowledged", escalation.unit_id, escalation_id=escalation.id, message_id=message.id)
+        return escalation.id
+
+
+def is_unit_reply(message: Message) -> bool:
+    """Mail to a reply address comes from a unit, not from the citizen: it is not re-classified."""
+    return bool(message.reply_token)
+
+
+def list_escalations(engine: Engine, status: str | None = None, unit: str | None = None, ticket_id: int | None = None) -> list[Escalation]:
+    query = select(Escalation).order_by(Escalation.id)  # type: ignore[arg-type]
+    if status:
+        query = query.where(Escalation.status == status)  # type: ignore[arg-type]
+    if unit:
+        query = query.where(Escalation.unit_id == unit)  # type: ignore[arg-type]
+    if ticket_id:
+        query = query.where(Escalation.ticket_id == ticket_id)  # type: ignore[arg-type]
+    with session_scope(engine) as session:
+        return list(session.execute(query).scalars())
+
+
+def due_at(sent_at: datetime, sla_hours: float) -> datetime:
+    from datetime import timedelta
+
+    return sent_at + timedelta(hours=sla_hours)

@@ -1,0 +1,259 @@
+"""Coordinator commands: review, re-route, reject escalations; resolve tickets; list units.
+
+    tiepnhan escalations [--status S] [--unit U] [--ticket T] [--json]
+    tiepnhan escalation approve ID | reroute ID --to UNIT | reject ID --reason TEXT | retry ID
+    tiepnhan escalate TICKET --to UNIT      (by hand, to a unit no rule chose)
+    tiepnhan resolve TICKET
+    tiepnhan units [--json]
+
+Each decision is recorded with the acting user: --by, else TIEPNHAN_USER, else the login name.
+On the embedded default `approve` returns once the mail has been handed to the SMTP server (or
+its failure recorded); with Redis the "notify" workers send it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from config.settings import Settings
+from tickets.directory import routing
+from tickets.escalation_models import Escalation, EscalationStatus
+from tickets.escalations import TransitionError, approve, escalate_by_hand, list_escalations, reject, reroute, resolve_ticket
+from tickets.models import ticket_reference
+from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line
+from tiepnhan.commands.tickets import parse_ticket_id
+
+STATUS_LABELS = {
+    "proposed": "chờ duyệt",
+    "approved": "đã duyệt",
+    "rerouted": "đã chuyển đơn vị khác",
+    "rejected": "từ chối",
+    "queued": "chờ gửi tổng hợp",
+    "sending": "đang gửi",
+    "sent": "đã gửi",
+    "overdue": "quá hạn",
+    "acknowledged": "đơn vị đã phản hồi",
+    "resolved": "đã giải quyết",
+    "failed": "gửi thất bại",
+}
+OUTCOME_LABELS = {
+    "sent": "đã gửi tới máy chủ thư",
+    "queued": "đã xếp vào thư tổng hợp hằng ngày của đơn vị",
+    "refused": "chưa gửi được",
+    "retry": "gửi lỗi, sẽ thử lại",
+    "failed": "gửi thất bại",
+    "skipped": "không cần gửi lại",
+}
+ByOption = Annotated[str | None, typer.Option("--by", help="who decides (default: TIEPNHAN_USER or the login name)")]
+
+
+def acting_user(by: str | None) -> str:
+    if by:
+        return by
+    return os.environ.get("TIEPNHAN_USER") or getpass.getuser()
+
+
+def escalation_json(escalation: Escalation) -> dict[str, Any]:
+    return {
+        "id": escalation.id,
+        "ticket_id": escalation.ticket_id,
+        "ticket": ticket_reference(escalation.ticket_id),
+        "unit": escalation.unit_id,
+        "status": escalation.status,
+        "rule": escalation.rule,
+        "priority": escalation.priority,
+        "created_at": escalation.created_at.isoformat(),
+        "decided_by": escalation.decided_by,
+        "reason": escalation.reason,
+        "sent_at": escalation.sent_at.isoformat() if escalation.sent_at else None,
+        "due_at": escalation.due_at.isoformat() if escalation.due_at else None,
+        "acknowledged_at": escalation.acknowledged_at.isoformat() if escalation.acknowledged_at else None,
+        "attempts": escalation.attempts,
+        "last_error": escalation.last_error,
+    }
+
+
+def print_escalations(escalations: list[Escalation], settings: Settings) -> None:
+    units = routing(settings).units
+    table = Table(title=f"Đề xuất chuyển xử lý ({len(escalations)})")
+    for header in ("Số", "Phiếu", "Đơn vị", "Trạng thái", "Ưu tiên", "Tạo lúc", "Hạn", "Ghi chú"):
+        table.add_column(header, no_wrap=header not in ("Đơn vị", "Ghi chú"), overflow="fold")
+    for e in escalations:
+        unit = units.get(e.unit_id)
+        table.add_row(
+            str(e.id), ticket_reference(e.ticket_id), unit.name if unit else e.unit_id, STATUS_LABELS.get(e.status, e.status),
+            e.priority, local_time(e.created_at, settings.timezone), local_time(e.due_at, settings.timezone), e.last_error or e.reason or "",
+        )
+    console.print(table)
+
+
+def _decided(settings: Settings, escalation: Escalation, verb: str) -> None:
+    console.print(f"Đề xuất số {escalation.id} ({ticket_reference(escalation.ticket_id)} → {escalation.unit_id}): {verb}.", highlight=False)
+
+
+def _send_now(settings: Settings, escalation: Escalation) -> None:
+    from notifiers.dispatch import request_delivery
+
+    outcome = request_delivery(escalation.id or 0, settings)
+    if outcome is None:
+        console.print("Đã chuyển cho tiến trình gửi thư (hàng đợi notify).")
+        return
+    from tickets.db import session_scope
+
+    with session_scope(database(settings)) as session:
+        current = session.get(Escalation, escalation.id)
+    detail = f": {current.last_error}" if current is not None and current.last_error and outcome.value != "sent" else ""
+    console.print(f"Gửi: {OUTCOME_LABELS.get(outcome.value, outcome.value)}{detail}", highlight=False)
+    if outcome.value in ("failed",):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    escalation_app = typer.Typer(help="Review one escalation: approve, reroute, reject, retry.", no_args_is_help=True)
+    app.add_typer(escalation_app, name="escalation")
+
+    @app.command("escalations")
+    def list_command(
+        ctx: typer.Context,
+        status: Annotated[str | None, typer.Option(help=", ".join(STATUS_LABELS))] = None,
+        unit: Annotated[str | None, typer.Option(help="unit id, e.g. province-79")] = None,
+        ticket: Annotated[str | None, typer.Option(help="ticket number")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    ) -> None:
+        """List escalations (waiting for review first: --status proposed)."""
+        settings = load(ctx)
+        engine = database(settings)
+        if status and status not in STATUS_LABELS:
+            fail(f"trạng thái không hợp lệ: {status!r}; dùng một trong: {', '.join(STATUS_LABELS)}")
+        rows = list_escalations(engine, status, unit, parse_ticket_id(ticket) if ticket else None)
+        if as_json:
+            for row in rows:
+                print_json_line(escalation_json(row))
+        else:
+            print_escalations(rows, settings)
+
+    @escalation_app.command("approve")
+    def approve_command(ctx: typer.Context, escalation_id: int, by: ByOption = None, note: Annotated[str | None, typer.Option(help="shown to the unit")] = None) -> None:
+        """Approve a proposed escalation and send it to its unit."""
+        settings = load(ctx)
+        engine = database(settings)
+        try:
+            escalation = approve(engine, escalation_id, acting_user(by), note)
+        except TransitionError as exc:
+            fail(str(exc), 1)
+        _decided(settings, escalation, "đã duyệt")
+        _send_now(settings, escalation)
+
+    @escalation_app.command("reroute")
+    def reroute_command(
+        ctx: typer.Context,
+        escalation_id: int,
+        to: Annotated[str, typer.Option("--to", help="the unit id to send it to instead")],
+        reason: Annotated[str | None, typer.Option(help="why")] = None,
+        by: ByOption = None,
+    ) -> None:
+        """Send an escalation to another unit instead (it is approved for that unit)."""
+        settings = load(ctx)
+        engine = database(settings)
+        if to not in routing(settings).units:
+            fail(f"không có đơn vị {to!r} trong danh bạ ({settings.units_file}); xem: tiepnhan units", 1)
+        try:
+            escalation = reroute(engine, escalation_id, to, acting_user(by), reason)
+        except TransitionError as exc:
+            fail(str(exc), 1)
+        _decided(settings, escalation, "đã chuyển đơn vị")
+        _send_now(settings, escalation)
+
+    @escalation_app.command("reject")
+    def reject_command(
+        ctx: typer.Context,
+        escalation_id: int,
+        reason: Annotated[str, typer.Option(help="why (kept on the ticket)")],
+        by: ByOption = None,
+    ) -> None:
+        """Reject a proposed escalation: the ticket stays with the center."""
+        settings = load(ctx)
+        engine = database(settings)
+        if not reason.strip():
+            fail("cần ghi lý do từ chối (--reason)")
+        try:
+            escalation = reject(engine, escalation_id, acting_user(by), reason)
+        except TransitionError as exc:
+            fail(str(exc), 1)
+        _decided(settings, escalation, "đã từ chối")
+
+    @escalation_app.command("retry")
+    def retry_command(ctx: typer.Context, escalation_id: int) -> None:
+        """Try to send an approved escalation again now (after fixing an address or SMTP)."""
+        settings = load(ctx)
+        engine = database(settings)
+        from tickets.db import session_scope
+
+        with session_scope(engine) as session:
+            escalation = session.get(Escalation, escalation_id)
+            if escalation is None:
+                fail(f"không có đề xuất số {escalation_id}", 1)
+            if escalation.status == EscalationStatus.FAILED.value:
+                escalation.status = EscalationStatus.REROUTED.value if escalation.rerouted_from else EscalationStatus.APPROVED.value
+                escalation.attempts = 0
+                session.add(escalation)
+        _send_now(settings, escalation)
+
+    @app.command("escalate")
+    def escalate_command(
+        ctx: typer.Context,
+        ticket: Annotated[str, typer.Argument(help="ticket number")],
+        to: Annotated[str, typer.Option("--to", help="unit id")],
+        reason: Annotated[str | None, typer.Option(help="shown to the unit")] = None,
+        sla_hours: Annotated[float, typer.Option(min=1)] = 240.0,
+        by: ByOption = None,
+    ) -> None:
+        """Escalate a ticket to a unit by hand (sent at once)."""
+        settings = load(ctx)
+        engine = database(settings)
+        if to not in routing(settings).units:
+            fail(f"không có đơn vị {to!r} trong danh bạ; xem: tiepnhan units", 1)
+        try:
+            escalation = escalate_by_hand(engine, parse_ticket_id(ticket), to, acting_user(by), reason, sla_hours)
+        except TransitionError as exc:
+            fail(str(exc), 1)
+        _decided(settings, escalation, "đã tạo")
+        _send_now(settings, escalation)
+
+    @app.command("resolve")
+    def resolve_command(
+        ctx: typer.Context,
+        ticket: Annotated[str, typer.Argument(help="ticket number")],
+        reason: Annotated[str | None, typer.Option(help="how it was resolved")] = None,
+        by: ByOption = None,
+    ) -> None:
+        """Mark a ticket resolved, with its escalations."""
+        settings = load(ctx)
+        engine = database(settings)
+        ticket_id = parse_ticket_id(ticket)
+        try:
+            closed = resolve_ticket(engine, ticket_id, acting_user(by), reason)
+        except TransitionError as exc:
+            fail(str(exc), 1)
+        console.print(f"Phiếu {ticket_reference(ticket_id)}: đã giải quyết ({len(closed)} đề xuất chuyển xử lý đóng theo).")
+
+    @app.command("units")
+    def units_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """List the units escalations can go to, and whether each can be reached."""
+        settings = load(ctx)
+        units = routing(settings).units.units
+        if as_json:
+            for unit in units:
+                print_json_line({"id": unit.id, "name": unit.name, "kind": unit.kind, "emails": list(unit.emails), "reachable": unit.why_unreachable() is None, "problem": unit.why_unreachable()})
+            return
+        table = Table(title=f"Đơn vị nhận chuyển xử lý ({len(units)})")
+        for header in ("Mã", "Tên", "Địa chỉ", "Gửi được"):
+            table.add_column(header, overflow="fold")
+        for unit in units:
+            table.add_row(unit.id, unit.name, ", ".join(unit.emails) or (unit.webhook_url or ""), "có" if unit.why_unreachable() is None else "chưa")
+        console.print(table)
