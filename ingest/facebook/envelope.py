@@ -25,13 +25,17 @@ def message_item(source: str, page_id: str, conversation_id: str, graph_message:
 
 
 def comment_item(
-    source: str, page_id: str, post_id: str, top_comment_id: str, graph_comment: dict[str, Any], via: str, post_message: str | None = None
+    source: str, page_id: str, post_id: str, top_comment_id: str, graph_comment: dict[str, Any], via: str, post_message: str | None = None,
+    deleted: bool = False,
 ) -> RawInput:
     envelope = {"page_id": page_id, "post_id": post_id, "top_comment_id": top_comment_id, "post_message": post_message,
                 "object": graph_comment, "via": via}
     # An edited comment keeps its id: its new text is a new version of the same raw item.
     version = str(graph_comment.get("updated_time") or graph_comment.get("created_time") or "")
     external_id = f"{graph_comment['id']}@{version}" if graph_comment.get("edited") or graph_comment.get("updated_time") else str(graph_comment["id"])
+    if deleted:  # its removal (webhook verb "remove"): marks the stored comment, keeps its text
+        envelope["deleted"] = True
+        external_id = f"{graph_comment['id']}#deleted"
     return RawInput(source=source, kind=COMMENT_KIND, external_id=external_id, content=_dump(envelope),
                     origin={"post_id": post_id, "via": via})
 

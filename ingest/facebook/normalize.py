@@ -80,13 +80,30 @@ def parse_facebook_item(content: bytes, context: ParseContext) -> NormalizedMess
             **common,
         )
     conversation = str(envelope.get("conversation_id") or "")
-    if not conversation:
-        raise FacebookItemError("a Messenger message without its conversation id")
+    user = messenger_user(graph_object, page_id)
+    # A page has one conversation per person (PSID), so "fb-user" names the same thread as
+    # "fb-conv"; webhooks carry only the PSID, polls both, so both paths meet in one ticket.
+    # The user key comes first: it is the thread key under which early page replies wait.
+    keys = tuple(key for key in (f"fb-user:{page_id}:{user}" if user else "", f"fb-conv:{conversation}" if conversation else "") if key)
+    if not keys:
+        raise FacebookItemError("a Messenger message with neither its conversation id nor the person it was exchanged with")
     return NormalizedMessage(
         channel=Channel.FACEBOOK_MESSAGE,
         subject=f"Tin nhắn fanpage từ {author.get('name') or 'người dùng'}",
-        parent_keys=(f"fb-conv:{conversation}",),
+        parent_keys=keys,
         own_key=None,
-        extra={"conversation_id": conversation},
+        extra={"conversation_id": conversation or None, "user_id": user},
         **common,
     )
+
+
+def messenger_user(graph_message: dict[str, Any], page_id: str) -> str | None:
+    """The person's page-scoped id (PSID): the sender, or for the page's own message the recipient."""
+    author = str((graph_message.get("from") or {}).get("id") or "")
+    if author and author != page_id:
+        return author
+    recipients = (graph_message.get("to") or {}).get("data") or []
+    for recipient in recipients if isinstance(recipients, list) else []:
+        if isinstance(recipient, dict) and recipient.get("id") and str(recipient["id"]) != page_id:
+            return str(recipient["id"])
+    return None

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from config.settings import Settings
 from tiepnhan.web.metrics import add_metrics
+from tiepnhan.web.webhooks import webhook_routes
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -16,6 +17,6 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
-    app = Starlette(routes=[Route("/healthz", healthz)])
+    app = Starlette(routes=[Route("/healthz", healthz), *webhook_routes(settings)])
     add_metrics(app, settings)
     return app
