@@ -86,7 +86,7 @@ class GraphClient:
                 return function()
             except FacebookError as exc:
                 raise classify_graph_error(_error_object(exc), self.usage.regain_seconds) from None
-            except (requests.RequestException, LibraryError, ValueError) as exc:
+            except (requests.RequestException, LibraryError, ValueError, KeyError) as exc:
                 raise GraphTransientError(f"Graph API unreachable or answered oddly: {redact(_describe(exc))}") from None
             finally:
                 self._last_call = time.monotonic()
