@@ -54,7 +54,10 @@ def normalize_raw_item(raw_item_id: int) -> None:
 def thread_message(message_id: int) -> None:
     engine = runtime.engine()
     outcome = pipeline.thread_stored_message(engine, message_id)
-    if outcome.ticket_id is not None and outcome.inbound and not pipeline.handle_unit_reply(engine, message_id):
+    if outcome.ticket_id is None:
+        return
+    unit_reply = pipeline.handle_unit_reply(engine, message_id)  # acknowledgements and bounces of escalations
+    if outcome.inbound and not unit_reply:
         classify_ticket.send(outcome.ticket_id)
 
 

@@ -198,6 +198,34 @@ def acknowledge_from_message(engine: Engine, message_id: int) -> int | None:
         return escalation.id
 
 
+def record_bounce(engine: Engine, message_id: int) -> int | None:
+    """A bounce of a mail we sent to a unit (RFC 3464 delivery status, matched by the bounced
+    Message-ID): that escalation failed to arrive; it is marked failed for a coordinator to
+    fix the address and retry, or re-route."""
+    from tickets.escalation_models import DeliveryAttempt
+
+    with session_scope(engine) as session:
+        message = session.get(Message, message_id)
+        if message is None or not message.is_bounce or not message.bounced_message_id:
+            return None
+        attempt = session.execute(
+            select(DeliveryAttempt).where(DeliveryAttempt.message_id == f"<{message.bounced_message_id}>", DeliveryAttempt.status == "sent")  # type: ignore[arg-type]
+        ).scalars().first()
+        if attempt is None or attempt.escalation_id is None:
+            return None
+        escalation = session.get(Escalation, attempt.escalation_id)
+        if escalation is None or escalation.status not in AWAITING_REPLY or attempt.kind != "escalation":
+            return None
+        lock_ticket(session, escalation.ticket_id)
+        session.refresh(escalation)
+        reason = f"thư gửi {', '.join(attempt.recipients)} bị trả lại (thư báo lỗi số {message.id})"
+        attempt.status, attempt.error, attempt.permanent = "bounced", reason, True
+        escalation.status, escalation.last_error = EscalationStatus.FAILED.value, reason
+        session.add_all([attempt, escalation])
+        add_event(session, escalation.ticket_id, "escalation_bounced", escalation_id=escalation.id, unit=escalation.unit_id, message_id=message.id)
+        return escalation.id
+
+
 def is_unit_reply(message: Message) -> bool:
     """Mail to a reply address comes from a unit, not from the citizen: it is not re-classified."""
     return bool(message.reply_token)

@@ -149,12 +149,17 @@ def handle_unit_reply(engine: Engine, message_id: int) -> bool:
     It acknowledges that escalation and is not classified: the ticket's tags describe the
     citizen's request, not the office's answer.
     """
-    from tickets.escalations import acknowledge_from_message
+    from tickets.escalations import acknowledge_from_message, record_bounce
 
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
-        if message is None or not message.reply_token:
+        if message is None:
             return False
+        reply_token, is_bounce = message.reply_token, message.is_bounce
+    if is_bounce:
+        record_bounce(engine, message_id)
+    if not reply_token:
+        return False
     acknowledge_from_message(engine, message_id)
     return True
 
@@ -168,7 +173,10 @@ def process_raw_item_now(engine: Engine, raw_item_id: int, max_attachment_bytes:
     if outcome.message_id is None:
         return None
     threaded = thread_stored_message(engine, outcome.message_id)
-    if threaded.ticket_id is not None and threaded.inbound and not handle_unit_reply(engine, outcome.message_id):
+    if threaded.ticket_id is None:
+        return threaded
+    unit_reply = handle_unit_reply(engine, outcome.message_id)
+    if threaded.inbound and not unit_reply:
         if classify_ticket(engine, threaded.ticket_id):
             for escalation_id in route_ticket(engine, threaded.ticket_id):
                 from notifiers.dispatch import request_delivery

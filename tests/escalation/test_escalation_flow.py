@@ -251,3 +251,33 @@ def test_a_rule_that_needs_no_review_sends_at_once(escalation_settings: Callable
     assert len(smtp.wait_for(1)) == 1
     [sent] = escalations(ticket_id)
     assert sent.status == "sent" and sent.sla_hours == 24 and sent.decided_by == "system"
+
+
+def dsn_for(message_id: str, recipient: str) -> bytes:
+    """A real-shaped RFC 3464 bounce of the mail with `message_id`."""
+    return (
+        "From: MAILER-DAEMON@donvi.localhost\r\nTo: hotro@tiepnhan.localhost\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@donvi.localhost>\r\nDate: Tue, 25 Nov 2025 09:00:00 +0700\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; donvi.localhost\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {message_id}\r\nSubject: x\r\n"
+        "--B--\r\n"
+    ).encode()
+
+
+def test_a_bounced_escalation_is_marked_failed_with_the_reason(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
+    settings = escalation_settings()
+    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
+    [proposal] = escalations(ticket_id)
+    approve(runtime.engine(), proposal.id, "dpv")
+    deliver_escalation(settings, runtime.engine(), proposal.id)
+    [sent] = smtp.wait_for(1)
+    ingest_email(dsn_for(sent.message["Message-ID"], "bhxh.dongnai@donvi.localhost"))
+    failed = escalations(ticket_id)[0]
+    assert failed.status == "failed" and "bị trả lại" in (failed.last_error or "")
+    assert len(events(ticket_id, "escalation_bounced")) == 1
+    with session_scope(runtime.engine()) as session:
+        assert session.execute(select(Ticket.id)).scalars().all() == [ticket_id]  # the bounce opened no ticket
