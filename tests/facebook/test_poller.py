@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from ingest.facebook import graph as graph_module
 from ingest.facebook.poller import CONVERSATIONS, FEED, FacebookPagePoller
-from ingest.facebook.ratelimit import GraphAuthError, GraphThrottled
+from ingest.facebook.ratelimit import GraphAuthError, GraphError, GraphThrottled
 from tests.conftest import make_settings
 from tests.facebook.conftest import APP_SECRET, PAGE_TOKEN, all_messages, page_config, process_all, tickets_with_messages
 from tests.facebook.graph_server import Failure, GraphServer, ago
@@ -96,7 +96,8 @@ def test_page_replies_are_outbound_open_no_ticket_and_set_first_response(graph: 
         assert attachment.url == "https://cdn.example/so.jpg" and attachment.content_type == "image/jpeg"
 
 
-def test_comment_replies_thread_with_their_top_comment_not_with_other_commenters(graph: GraphServer, engine: Engine) -> None:
+def test_comment_replies_thread_with_their_top_comment_not_with_other_commenters(graph: GraphServer, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(graph_module, "PAGE_LIMIT", 2)  # comments come in two pages
     state = graph.state
     post = state.add_post("p1", "Hướng dẫn gia hạn thẻ BHYT hộ gia đình", ago(days=1))
     state.add_comment(post, "c_top", "Gia hạn thẻ BHYT ở đâu ạ?", ago(hours=5), user=1)
@@ -112,7 +113,20 @@ def test_comment_replies_thread_with_their_top_comment_not_with_other_commenters
     assert ticket.channel == "facebook_comment" and ticket.first_response_at is not None
     assert [m.external_id for m in by_first["c_other"][1]] == ["c_other"]
     comments = requests_for(graph, "/comments")
-    assert comments and all(a["filter"] == "stream" for a in comments)
+    assert len(comments) == 2 and all(a["filter"] == "stream" for a in comments) and "after" in comments[1]
+
+
+def test_without_an_app_secret_no_appsecret_proof_is_sent(graph: GraphServer, engine: Engine) -> None:
+    graph.state.app_secret = None
+    graph.state.add_message("t_1", "m_1", "Hỏi", ago(hours=1))
+    poll(graph, engine, app_secret=None)
+    assert graph.state.requests and all("appsecret_proof" not in args for _, args in graph.state.requests)
+
+
+def test_a_wrong_app_secret_is_refused_by_the_graph_api(graph: GraphServer, engine: Engine) -> None:
+    graph.state.add_message("t_1", "m_1", "Hỏi", ago(hours=1))
+    with pytest.raises(GraphError, match="appsecret_proof"):
+        poll(graph, engine, app_secret="not-the-secret")
 
 
 @pytest.mark.parametrize("code", [4, 613, 80001])
