@@ -202,12 +202,12 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "sla_reminders",
-        ("tickets.escalations:send_reminders", "notifiers.reminders:send_reminders", "notifiers:send_reminders", "tickets.escalation:send_reminders"),
+        ("notifiers.reminders:send_reminders",),
         every_seconds=lambda s: s.scheduler.reminder_interval_minutes * 60,
     ),
     PeriodicJob(
         "daily_digests",
-        ("tickets.escalations:send_digests", "notifiers.digests:send_digests", "notifiers:send_digests", "tickets.escalation:send_digests"),
+        ("notifiers.digests:send_digests",),
         daily_at=lambda s: s.scheduler.digest_time,
     ),
     PeriodicJob("reconcile", ("tiepnhan.scheduler:reconcile",), every_seconds=lambda s: s.scheduler.reconcile_interval_minutes * 60),
@@ -284,15 +284,39 @@ def pipeline_idle(settings: Settings) -> bool:
     return False
 
 
+def queued_pipeline_jobs(settings: Settings) -> set[tuple[str, tuple[Any, ...]]] | None:
+    """(actor, args) of every pipeline message Redis holds: queued, in flight (kept until
+    acknowledged) or waiting for a retry's backoff (the delay queue). None without Redis."""
+    if not settings.redis_url:
+        return None
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=30, socket_connect_timeout=10)
+    jobs: set[tuple[str, tuple[Any, ...]]] = set()
+    for key in ("tiepnhan:pipeline.msgs", "tiepnhan:pipeline.DQ.msgs"):
+        for _message_id, body in client.hscan_iter(key, count=1_000):
+            try:
+                data = json.loads(body)
+                jobs.add((str(data["actor_name"]), tuple(data["args"])))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return jobs
+
+
 def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
-    """Re-send the stage of anything the pipeline left unfinished, when its queue is idle.
+    """Re-send the stage of anything the pipeline left unfinished whose message is gone.
 
     A stage commits its work and then sends the next stage's message; if the broker is down at
     that moment (Redis restarting), or an in-process queue was lost with its process, the next
-    message never exists. With the queue idle, nothing unfinished can still be on its way, so
-    re-sending is safe (and, the stages being idempotent, harmless even if it were not).
+    message never exists. On Redis, every message still queued, in flight or waiting for a
+    retry is read from the broker, and only work with no message left is re-sent (a stage that
+    just committed and is about to send may be re-sent too: stages are idempotent, so that is
+    harmless). In-process, whose in-flight work cannot be seen, it waits for an idle queue.
     """
-    if not pipeline_idle(settings):
+    queued = queued_pipeline_jobs(settings)
+    if queued is None and not pipeline_idle(settings):
         return {"skipped_busy": 1}
     from tickets.actors import classify_ticket, normalize_raw_item, thread_message
     from tickets.models import Message, Ticket
@@ -315,9 +339,10 @@ def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
             (actor, tuple(args))
             for actor, args in session.execute(select(FailedJob.actor, FailedJob.args).where(FailedJob.resolved.is_(False)))  # type: ignore[attr-defined]
         }
-    raws = [i for i in raws if ("normalize_raw_item", (i,)) not in dead]
-    messages = [i for i in messages if ("thread_message", (i,)) not in dead]
-    tickets = [i for i in tickets if ("classify_ticket", (i,)) not in dead]
+    skip = dead | (queued or set())
+    raws = [i for i in raws if ("normalize_raw_item", (i,)) not in skip]
+    messages = [i for i in messages if ("thread_message", (i,)) not in skip]
+    tickets = [i for i in tickets if ("classify_ticket", (i,)) not in skip]
     for raw_id in raws:
         normalize_raw_item.send(raw_id)
     for message_id in messages:

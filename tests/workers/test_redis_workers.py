@@ -99,12 +99,6 @@ def test_worker_killed_mid_batch_survivor_finishes_nothing_lost_or_duplicated(
     assert unacked_by_dead > 0, "the killed worker held no messages; redelivery was not exercised"
 
 
-@pytest.mark.xfail(
-    reason="known flaky: in about half the runs here the backlog does not finish within 240 s after the "
-    "Redis restart (retries waiting on backoff keep the queue busy, so the idle-only reconcile never "
-    "re-sends the stages lost during the outage); see the issue 6 note",
-    strict=False,
-)
 def test_redis_restarted_mid_run_and_the_system_recovers(
     postgres_url: str, durable_redis_server: RedisServer, redis_settings: Callable[..., Any], start_worker: Callable[..., Any]
 ) -> None:
@@ -119,9 +113,9 @@ def test_redis_restarted_mid_run_and_the_system_recovers(
     time.sleep(2)  # workers fail to fetch, acknowledge and enqueue meanwhile
     server.start()  # same port, same append-only file: the queued messages are back
     # The scheduler's reconcile job re-sends any stage whose next message was lost while
-    # Redis was down (sent after the stage committed); it only acts when the queue is idle.
+    # Redis was down (sent after the stage committed): work with no message left in Redis.
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "tiepnhan.cli", "scheduler"] if False else [sys.executable, "-c", "from tiepnhan.cli import main; main()", "scheduler"],
+        [sys.executable, "-c", "from tiepnhan.cli import main; main()", "scheduler"],
         env={**env, "TIEPNHAN_SCHEDULER__RECONCILE_INTERVAL_MINUTES": "0.05"},
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
