@@ -11,11 +11,12 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, lexicon
 from classifiers.result import Classification, Evidence
-from classifiers.text import fold, tokens
+from classifiers.text import fold, token_spans, words_of
 from ingest.email.quotes import split_reply
 
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
@@ -42,17 +43,27 @@ Span = tuple[int, int, T]  # (first token index, index after the last token, wha
 class Field:
     name: str  # "subject" | "body"
     text: str
-    tokens: list[tuple[str, int, int]]
+    folded: str  # fold(text) with addresses blanked: same offsets as text
     words: list[str]
     cue_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the longest cue phrase at each token that starts one
     place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
 
 
+    @cached_property
+    def spans(self) -> list[tuple[int, int]]:
+        """(start, end) offsets of each word, computed only when evidence needs them."""
+        return token_spans(self.folded)
+
+
 _ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)+\.(vn|com|net|org|gov|edu|info)\b", re.IGNORECASE)
+# What each alternative of _ADDRESSES must contain: most texts have none, and skip the scan.
+_ADDRESS_HINT = re.compile(r"@|://|www\.|\.(?:vn|com|net|org|gov|edu|info)\b", re.IGNORECASE)
 
 
 def _mask_addresses(text: str) -> str:
     """Blank out email addresses, URLs and host names ("mx1.bhxh-cskh.vn"), keeping offsets."""
+    if not _ADDRESS_HINT.search(text):
+        return text
     return _ADDRESSES.sub(lambda m: " " * len(m.group()), text)
 
 
@@ -100,21 +111,33 @@ def _longest_only(spans: list[Span[T]]) -> list[Span[T]]:
     return out
 
 
+def _new_text(body: str) -> str:
+    """What the author wrote now: quoted history and signature cut off.
+
+    One line has no history or signature below it (split_reply gives it back stripped), so
+    most chat messages skip the line-by-line scan.
+    """
+    if "\n" not in body and "\r" not in body:
+        return body.strip()
+    new_text, _history = split_reply(body)
+    return new_text
+
+
 def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
     # Classifiers see only what the author wrote now: quoted history and signatures out.
-    new_text, _history = split_reply(body or "")
+    new_text = _new_text(body or "")
     out = []
     for name, text in (("subject", subject or ""), ("body", new_text)):
-        found = tokens(_mask_addresses(fold(text)))
-        words = [token for token, _start, _end in found]
+        folded = _mask_addresses(fold(text))
+        words = words_of(folded)
         cue_spans, place_spans = _scan(words, lex.trie)
-        out.append(Field(name, text, found, words, cue_spans, place_spans))
+        out.append(Field(name, text, folded, words, cue_spans, place_spans))
     return out
 
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:
-    first, last = field.tokens[start], field.tokens[end - 1]
-    return Evidence(tag=tag, phrase=field.text[first[1] : last[2]], field=field.name, start=first[1], end=last[2], weight=round(weight, 2))  # type: ignore[arg-type]
+    first, last = field.spans[start][0], field.spans[end - 1][1]
+    return Evidence(tag=tag, phrase=field.text[first:last], field=field.name, start=first, end=last, weight=round(weight, 2))  # type: ignore[arg-type]
 
 
 def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list[Place]:
@@ -123,7 +146,7 @@ def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list
     Folding makes "làm đồng" look like "Lâm Đồng" and "chữ" like "Chũ"; a writer who uses
     diacritics writes the place's own. Text without diacritics matches by folded form.
     """
-    span = field.text[field.tokens[start][1] : field.tokens[end - 1][2]]
+    span = field.text[field.spans[start][0] : field.spans[end - 1][1]]
     if span.isascii():
         return places
     written = " ".join(re.findall(r"\w+", unicodedata.normalize("NFC", span).lower()))
@@ -131,7 +154,7 @@ def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list
 
 
 def _before(field: Field, start: int, size: int) -> set[tuple[str, ...]]:
-    words = [t for t, _s, _e in field.tokens[max(0, start - 6) : start]]
+    words = field.words[max(0, start - 6) : start]
     found = set()
     for n in range(1, 4):
         for i in range(len(words) - n + 1):
@@ -140,7 +163,7 @@ def _before(field: Field, start: int, size: int) -> set[tuple[str, ...]]:
 
 
 def _immediately_before(field: Field, start: int, n: int) -> tuple[str, ...]:
-    return tuple(t for t, _s, _e in field.tokens[max(0, start - n) : start])
+    return tuple(field.words[max(0, start - n) : start])
 
 
 def _is_agency_mention(field: Field, start: int, end: int, lex: Lexicon) -> bool:
@@ -148,7 +171,7 @@ def _is_agency_mention(field: Field, start: int, end: int, lex: Lexicon) -> bool
     for n in (1, 2):
         if _immediately_before(field, start, n) in lex.agency_before:
             return True
-    after = [t for t, _s, _e in field.tokens[end : end + 2]]
+    after = field.words[end : end + 2]
     if not after:
         return True  # "... xin cảm ơn BHXH" at the very end
     return tuple(after[:1]) in lex.agency_after or tuple(after[:2]) in lex.agency_after

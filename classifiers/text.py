@@ -37,3 +37,13 @@ def fold(text: str) -> str:
 def tokens(folded: str) -> list[tuple[str, int, int]]:
     """Word tokens of folded text with their offsets."""
     return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
+
+
+def words_of(folded: str) -> list[str]:
+    """The word tokens of folded text, without offsets."""
+    return _TOKEN.findall(folded)
+
+
+def token_spans(folded: str) -> list[tuple[int, int]]:
+    """(start, end) of each word token of folded text, in the order of words_of."""
+    return [match.span() for match in _TOKEN.finditer(folded)]
