@@ -80,14 +80,17 @@ def escalation_json(escalation: Escalation) -> dict[str, Any]:
 
 def print_escalations(escalations: list[Escalation], settings: Settings) -> None:
     units = routing(settings).units
+    from notifiers.compose import PRIORITY_NAMES
+
     table = Table(title=f"Đề xuất chuyển xử lý ({len(escalations)})")
-    for header in ("Số", "Phiếu", "Đơn vị", "Trạng thái", "Ưu tiên", "Tạo lúc", "Hạn", "Ghi chú"):
-        table.add_column(header, no_wrap=header not in ("Đơn vị", "Ghi chú"), overflow="fold")
+    for header in ("Số", "Phiếu", "Đơn vị", "Trạng thái", "Ưu tiên", "Hạn", "Ghi chú"):
+        table.add_column(header, no_wrap=header != "Ghi chú", overflow="ellipsis", max_width=28 if header == "Đơn vị" else None)
     for e in escalations:
         unit = units.get(e.unit_id)
+        name = unit.name.replace("Bảo hiểm xã hội", "BHXH") if unit else e.unit_id
         table.add_row(
-            str(e.id), ticket_reference(e.ticket_id), unit.name if unit else e.unit_id, STATUS_LABELS.get(e.status, e.status),
-            e.priority, local_time(e.created_at, settings.timezone), local_time(e.due_at, settings.timezone), e.last_error or e.reason or "",
+            str(e.id), ticket_reference(e.ticket_id), name, STATUS_LABELS.get(e.status, e.status),
+            PRIORITY_NAMES.get(e.priority, e.priority), local_time(e.due_at, settings.timezone), e.last_error or e.reason or "",
         )
     console.print(table)
 

@@ -89,6 +89,11 @@ def register(app: typer.Typer) -> None:
         from tiepnhan.commands.tickets import print_ticket_table
 
         print_ticket_table(limit=100)
+        from tickets.escalations import list_escalations
+        from tiepnhan.commands.escalations import print_escalations
+
+        print_escalations(list_escalations(runtime.engine(), status="proposed"), settings)
+        console.print("Duyệt một đề xuất: [bold]tiepnhan escalation approve 1[/] (gửi được khi đã cấu hình \\[smtp] và địa chỉ thật của đơn vị)")
         console.print("Xem chi tiết một phiếu: [bold]tiepnhan show 1[/] (thêm --config hoặc TIEPNHAN_DATABASE_URL=sqlite:///" + str(database_file) + ")")
 
     @app.command()

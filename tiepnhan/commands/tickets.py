@@ -185,8 +185,24 @@ def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Atta
             note = f" — bỏ qua: {attachment.skipped_reason}" if attachment.skipped_reason else ""
             console.print(f"  📎 {attachment.filename} ({attachment.content_type}, {attachment.size} byte){note}", markup=False)
     console.print()
+    _print_escalations(ticket.id or 0)
     console.print("[bold]Nhật ký[/]")
     for event in events:
         details = ", ".join(f"{k}={v}" for k, v in event.data.items() if v not in (None, [], {}))
         console.print(f"  {local_time(event.at)}  {event.kind}  ({event.actor})  {details}", markup=False, highlight=False)
     console.print(f"[dim]Khoá luồng: {', '.join(keys)}[/]", highlight=False)
+
+
+def _print_escalations(ticket_id: int) -> None:
+    from tickets.escalations import list_escalations
+    from tiepnhan.commands.escalations import STATUS_LABELS as ESCALATION_LABELS
+
+    rows = list_escalations(runtime.engine(), ticket_id=ticket_id)
+    if not rows:
+        return
+    console.print("[bold]Chuyển xử lý[/]")
+    for e in rows:
+        due = f", hạn {local_time(e.due_at)}" if e.due_at else ""
+        problem = f" — {e.last_error}" if e.last_error else ""
+        console.print(f"  #{e.id} → {e.unit_id}: {ESCALATION_LABELS.get(e.status, e.status)}{due}{problem}", markup=False, highlight=False)
+    console.print()
