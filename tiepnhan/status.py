@@ -63,6 +63,7 @@ class Status:
     queues: list[QueueStatus] = field(default_factory=list)
     live_workers: int | None = None  # None: no Redis (everything runs in one process)
     broker: str = "in-process"
+    escalations: dict[str, int] = field(default_factory=dict)  # by status
 
     @property
     def healthy(self) -> bool:
@@ -75,6 +76,7 @@ class Status:
             "live_workers": self.live_workers,
             "sources": [s.as_dict() for s in self.sources],
             "queues": [vars(q) for q in self.queues],
+            "escalations": self.escalations,
         }
 
 
@@ -179,7 +181,7 @@ def in_process_queue_statuses() -> list[QueueStatus]:
 
 
 def collect(settings: Settings, engine: Engine, *, in_process: bool = False) -> Status:
-    status = Status(sources=source_statuses(settings, engine))
+    status = Status(sources=source_statuses(settings, engine), escalations=escalation_counts(engine))
     if settings.redis_url:
         client = redis_client(settings.redis_url)
         status.broker = "redis"
@@ -200,4 +202,13 @@ def ingested_counts(engine: Engine) -> list[tuple[str, str, int]]:
 def raw_state_counts(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as session:
         rows = session.execute(select(RawItem.state, func.count()).group_by(RawItem.state)).all()
+    return {str(s): int(n) for s, n in rows}
+
+
+def escalation_counts(engine: Engine) -> dict[str, int]:
+    """Escalations by status: what waits for a coordinator, what is overdue, what failed."""
+    from tickets.escalation_models import Escalation
+
+    with session_scope(engine) as session:
+        rows = session.execute(select(Escalation.status, func.count()).group_by(Escalation.status)).all()  # type: ignore[arg-type]
     return {str(s): int(n) for s, n in rows}

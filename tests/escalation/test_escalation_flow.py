@@ -281,3 +281,14 @@ def test_a_bounced_escalation_is_marked_failed_with_the_reason(escalation_settin
     assert len(events(ticket_id, "escalation_bounced")) == 1
     with session_scope(runtime.engine()) as session:
         assert session.execute(select(Ticket.id)).scalars().all() == [ticket_id]  # the bounce opened no ticket
+
+
+def test_status_and_metrics_count_escalations_by_status(escalation_settings: Callable[..., Settings]) -> None:
+    from tiepnhan.status import collect
+    from tiepnhan.web.metrics import MetricsEndpoint
+
+    settings = escalation_settings()
+    ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
+    assert collect(settings, runtime.engine()).as_dict()["escalations"] == {"proposed": 1}
+    metrics = MetricsEndpoint(settings).render().decode()
+    assert 'tiepnhan_escalations{status="proposed"} 1.0' in metrics

@@ -47,6 +47,11 @@ class TiepnhanCollector:
             states.add_metric([state], count)
         yield states
 
+        escalations = GaugeMetricFamily("tiepnhan_escalations", "Escalations by status", labels=["status"])
+        for state, count in status.escalation_counts(engine).items():
+            escalations.add_metric([state], count)
+        yield escalations
+
         with session_scope(engine) as session:
             dead = session.execute(select(func.count()).select_from(FailedJob).where(FailedJob.resolved.is_(False))).scalar_one()  # type: ignore[attr-defined]
         failures = GaugeMetricFamily("tiepnhan_failed_jobs", "Dead-lettered jobs not yet retried")
