@@ -63,3 +63,146 @@ def test_words_that_fold_like_places_are_not_places() -> None:
     # "làm đồng" folds like "Lâm Đồng"; "chữ" like "Chũ"
     result = classify(None, "Tôi làm đồng ở quê, biết chữ ít, muốn hỏi về BHXH tự nguyện.")
     assert result.province_code is None
+
+
+# Province: what issue 4 says must be recognised, one group per requirement. Each sentence
+# was written for this test; the expected code is the province on the 2025 map.
+OLD_PROVINCES = [
+    ("Bà ngoại tôi ở Quảng Nam, năm nay 82 tuổi, thẻ BHYT người cao tuổi có được cấp lại không?", "48"),
+    ("em đóng bhxh ở nam định 12 năm, giờ chuyển vào nam làm thì sổ có cộng nối được k ạ", "37"),
+    ("Công ty em ở Bình Thuận chưa chốt sổ BHXH cho em dù đã nghỉ 3 tháng.", "68"),
+    ("Mình làm công nhân ở Long An, nghỉ việc rồi muốn lãnh trợ cấp thất nghiệp thì làm sao?", "80"),
+    ("Tôi ở Kiên Giang, mẹ tôi mất tháng trước, xin hỏi chế độ tử tuất cho gia đình.", "91"),
+    ("toi o ha giang, the bhyt cua con toi bi sai ten", "08"),
+    ("Tôi đang ở Quảng Bình, hỏi về thủ tục rút BHXH một lần.", "44"),
+    ("Bố tôi nghỉ hưu ở Thái Bình, tháng này chưa nhận được lương hưu.", "33"),
+]
+BELOW_PROVINCE = [  # old districts, towns, provincial cities, current wards
+    ("Tôi làm việc ở Thủ Dầu Một, muốn biết thời gian chờ duyệt hồ sơ thai sản.", "79"),
+    ("Con tôi học ở Tuy Hòa, thẻ BHYT học sinh mua ở đâu?", "66"),
+    ("Em đi khám ở bệnh viện tại Phan Thiết mà không được hưởng đúng tuyến.", "68"),
+    ("Nhà tôi ở Rạch Giá, cho hỏi mức đóng BHXH tự nguyện thấp nhất?", "91"),
+    ("Tôi làm ở quận Gò Vấp, công ty nợ BHXH 5 tháng rồi.", "79"),
+    ("em o huyen Cu Chi, xin hoi ve tro cap that nghiep", "79"),
+    ("Tôi sống ở thành phố Quy Nhơn, hỏi về chế độ ốm đau.", "52"),
+    ("Con tôi đi học ở Hội An, mua BHYT học sinh ở đâu?", "48"),
+    ("Ở Vũng Tàu có được khám BHYT trái tuyến không?", "79"),
+    ("Tôi ở phường Bến Thành, thẻ BHYT của tôi bị sai ngày sinh.", "79"),
+]
+OFFICE_NAMES = [
+    ("BHXH tỉnh Nam Định giải quyết hồ sơ hưu của tôi quá chậm, đã 2 tháng.", "37"),
+    ("Hôm qua tôi lên BHXH quận 7 nộp hồ sơ thai sản nhưng bị trả về.", "79"),
+    ("Tôi nộp hồ sơ ở BHXH khu vực Bình Dương cũ mà chưa thấy phản hồi về BHXH một lần.", "79"),
+    ("Cho hỏi BHXH khu vực II làm việc thứ bảy không?", None),  # a region number alone names no province
+]
+ABBREVIATIONS = [
+    ("Em ở HCM, thẻ BHYT hết hạn gia hạn online được không?", "79"),
+    ("Mình ở TP.HCM, hỏi về chốt sổ BHXH khi công ty giải thể.", "79"),
+    ("e lam o SG, cty ko dong bhxh cho e", "79"),
+    ("minh o HN, cho hoi thu tuc huong thai san", "01"),
+    ("Nhà em ở BRVT, cho em hỏi thẻ BHYT hộ gia đình.", "79"),
+    ("tp hcm: bv không cho tôi thông tuyến", "79"),
+]
+NOT_PLACES = [  # names of people and companies, and words that fold like place names
+    ("Em là Hà Nam, năm nay 30 tuổi, muốn hỏi về lương hưu khi đóng 20 năm.", None),
+    ("Bạn Hà Nam của tôi nói đóng BHXH tự nguyện được hỗ trợ, có đúng không?", None),
+    ("Chị Hòa Bình ở phòng kế toán nói tôi được hưởng thai sản, đúng không?", None),
+    ("Sức khỏe bình thường thì có được nghỉ ốm hưởng BHXH không?", None),
+    ("Suc khoe binh thuong thi co duoc nghi om huong bhxh khong", None),
+    ("Con tôi đi học bình thường, thẻ BHYT học sinh năm nay mua ở đâu?", None),
+    ("Tôi làm cho Công ty CP Long An Foods, công ty nợ đóng BHXH 4 tháng.", None),
+]
+SEVERAL_PLACES = [  # the matter's place wins over birthplace, hometown, head office, signature
+    ("Tôi sinh ra ở Nghệ An, hiện làm việc tại Đồng Nai, công ty chậm đóng BHXH.", "75"),
+    ("Công ty tôi có trụ sở chính ở Hà Nội nhưng tôi làm ở chi nhánh tại Đà Nẵng, xin hỏi nộp hồ sơ thai sản ở đâu?", "48"),
+    ("Tôi là người Bình Dương nhưng nay làm việc tại Thanh Hóa, nộp hồ sơ hưởng thất nghiệp ở đâu?", "38"),
+    ("Công ty chưa trả sổ BHXH cho tôi sau khi nghỉ việc ở Đà Nẵng.\n\n-- \nNguyễn Văn Hòa\nPhường Bến Thành, TP.HCM", "48"),
+    ("Cho tôi hỏi cách tra cứu quá trình đóng BHXH.\n\nTrân trọng,\n-- \nLê Thị Mai\nHà Nội", None),
+    ("Cảm ơn, tôi sẽ làm theo.\n\nVào Th 3, 7 thg 10, 2025 lúc 9:00 BHXH <cskh@bhxh-cskh.vn> đã viết:\n> Hồ sơ của bạn tại BHXH tỉnh Nghệ An đã được duyệt.", None),
+]
+WEAK = [  # no real place: null rather than a guess
+    ("Tôi muốn về quê làm ăn, có được rút BHXH một lần không?", None),
+    ("Vinh nghỉ việc rồi thì có được nhận trợ cấp thất nghiệp không?", None),  # a name, not the city
+    ("Anh An Giang cho em hỏi về BHXH tự nguyện", None),
+]
+
+
+def _ids(cases: list[tuple[str, str | None]]) -> list[str]:
+    return [text[:40] for text, _code in cases]
+
+
+@pytest.mark.parametrize(("body", "province"), OLD_PROVINCES, ids=_ids(OLD_PROVINCES))
+def test_old_provinces_map_to_the_2025_province(body: str, province: str) -> None:
+    assert classify(None, body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), BELOW_PROVINCE, ids=_ids(BELOW_PROVINCE))
+def test_old_districts_towns_and_wards(body: str, province: str) -> None:
+    assert classify(None, body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), OFFICE_NAMES, ids=_ids(OFFICE_NAMES))
+def test_office_names(body: str, province: str | None) -> None:
+    assert classify(None, body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), ABBREVIATIONS, ids=_ids(ABBREVIATIONS))
+def test_abbreviations(body: str, province: str) -> None:
+    assert classify(None, body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), NOT_PLACES, ids=_ids(NOT_PLACES))
+def test_words_that_look_like_places_do_not_win(body: str, province: None) -> None:
+    result = classify(None, body)
+    assert result.province_code == province
+    assert result.insurance_types  # the message is still tagged by its topic
+
+
+@pytest.mark.parametrize(("body", "province"), SEVERAL_PLACES, ids=_ids(SEVERAL_PLACES))
+def test_the_matters_place_wins(body: str, province: str | None) -> None:
+    assert classify("Hỏi về BHXH", body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), WEAK, ids=_ids(WEAK))
+def test_weak_evidence_gives_no_province(body: str, province: None) -> None:
+    assert classify(None, body).province_code == province
+
+
+# Insurance types: empty when no insurance matter is raised, whatever words appear.
+NO_INSURANCE = [
+    ("Tôi không đăng nhập được VssID, báo sai mật khẩu dù đã đổi.", "complaint"),
+    ("Mình quên mật khẩu tài khoản VssID, lấy lại kiểu gì ạ?", "question"),
+    ("Cảm ơn cán bộ BHXH đã nhiệt tình hỗ trợ em hôm qua!", "other"),
+    ("Chúc BHXH Việt Nam năm mới an khang thịnh vượng", "other"),
+    ("Cảm ơn ad nhé", "other"),
+    ("Ad ơi có ai trực không?", "other"),
+    ("Dịch vụ rút BHXH 1 lần nhanh, ứng trước 80%, liên hệ zalo 09xx", "other"),
+    ("Vay tiền nhanh không thế chấp, giải ngân trong ngày, inbox ngay", "other"),
+    ("Nhận làm thẻ BHYT giá rẻ, hotline 0912xxx, phí dịch vụ thấp", "other"),
+]
+
+
+@pytest.mark.parametrize(("body", "category"), NO_INSURANCE, ids=[text[:40] for text, _c in NO_INSURANCE])
+def test_no_insurance_type_without_an_insurance_matter(body: str, category: str) -> None:
+    result = classify(None, body, "facebook_message")
+    assert result.insurance_types == []
+    assert result.category == category
+    if category == "other":
+        assert result.province_code is None
+
+
+def test_vssid_login_problem_is_tagged_vssid_only() -> None:
+    result = classify(None, "App VssID cứ báo lỗi khi đăng nhập, làm sao khắc phục?")
+    assert result.insurance_types == []
+    assert result.topics == ["VssID"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Một dòng duy nhất, không có gì trích dẫn  ", "> chỉ có trích dẫn", "Vào Th 2, 6 thg 10, 2025 BHXH <a@b.vn> đã viết:", "", "-- "],
+)
+def test_one_line_text_is_cut_as_the_reply_splitter_would(body: str) -> None:
+    from classifiers.classify import _new_text
+    from ingest.email.quotes import split_reply
+
+    assert _new_text(body) == split_reply(body)[0]
