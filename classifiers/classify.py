@@ -24,8 +24,10 @@ INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
 LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
             ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",)}
 # Words before a place that say it is somebody's name or a company's.
-PERSON = {"anh", "chi", "em", "ong", "ba", "co", "chu", "bac", "ban", "ten", "la", "nguyen", "tran", "le", "pham", "hoang", "huynh",
-          "phan", "vu", "vo", "dang", "bui", "do", "ho", "ngo", "duong", "ly", "thi", "van", "dinh", "trinh", "mai", "luong", "lam"}
+# Written with tone marks: "việc làm Đồng Nai" is a job centre, "Lâm Đồng Nai" would be a name.
+PERSON_WRITTEN = {"anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "bạn", "tên", "là", "nguyễn", "trần", "lê", "phạm", "hoàng", "huỳnh",
+                  "phan", "vũ", "võ", "đặng", "bùi", "đỗ", "hồ", "ngô", "dương", "lý", "thị", "văn", "đinh", "trịnh", "mai", "lương", "lâm"}
+PERSON = {fold(word) for word in PERSON_WRITTEN}
 COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"), ("thuong", "hieu"), ("doanh", "nghiep"), ("hop", "tac", "xa"), ("cua", "hang")}
 # Places named for where someone comes from, or a head office elsewhere, count little.
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
@@ -153,6 +155,15 @@ def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list
     return [p for p in places if " ".join(re.findall(r"\w+", p.name)) == written]
 
 
+def _is_person_word(field: Field, index: int) -> bool:
+    """A title or family name ("chị", "Nguyễn"), judged with its tone marks when it has them."""
+    if field.words[index] not in PERSON:
+        return False
+    first, last = field.spans[index]
+    written = unicodedata.normalize("NFC", field.text[first:last]).lower()
+    return written.isascii() or written in PERSON_WRITTEN
+
+
 def _before(field: Field, start: int, size: int) -> set[tuple[str, ...]]:
     words = field.words[max(0, start - 6) : start]
     found = set()
@@ -217,10 +228,14 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
     scores: dict[str, float] = defaultdict(float)
     support: dict[str, list[Evidence]] = defaultdict(list)
     for field in fields:
-        for start, end, places in _longest_only(field.place_spans):
-            places = _as_written(field, start, end, list(places))
+        reach = 0
+        for start, end, found in field.place_spans:
+            if start < reach:
+                continue  # inside a place name already read
+            places = _as_written(field, start, end, list(found))
             if not places:
-                continue
+                continue  # "việc làm Đồng Nai": "làm Đồng" is not Lâm Đồng, and "Đồng Nai" is still read
+            reach = end
             # A province's own name outranks a district or ward that shares it.
             top = max(PLACE_KIND_WEIGHT[p.kind] for p in places)
             codes = {p.code for p in places if PLACE_KIND_WEIGHT[p.kind] == top}
@@ -231,7 +246,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             before = _before(field, start, end - start)
             near = {_immediately_before(field, start, 1), _immediately_before(field, start, 2)}
             locative = bool(near & LOCATIVE)
-            if not locative and (_immediately_before(field, start, 1) and _immediately_before(field, start, 1)[0] in PERSON):
+            if not locative and start > 0 and _is_person_word(field, start - 1):
                 continue  # "chị Hà Nam", "Nguyễn Thị Long An": a person
             if not locative and before & COMPANY:
                 continue  # "Công ty Long An": a company's name

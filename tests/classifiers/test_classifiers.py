@@ -87,6 +87,7 @@ BELOW_PROVINCE = [  # old districts, towns, provincial cities, current wards
     ("Tôi sống ở thành phố Quy Nhơn, hỏi về chế độ ốm đau.", "52"),
     ("Con tôi đi học ở Hội An, mua BHYT học sinh ở đâu?", "48"),
     ("Ở Vũng Tàu có được khám BHYT trái tuyến không?", "79"),
+    ("Tôi nộp hồ sơ thất nghiệp ở trung tâm dịch vụ việc làm Đồng Nai được 3 tuần rồi.", "75"),  # "làm Đồng" is not Lâm Đồng
     ("Tôi ở phường Bến Thành, thẻ BHYT của tôi bị sai ngày sinh.", "79"),
 ]
 OFFICE_NAMES = [
