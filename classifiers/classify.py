@@ -33,6 +33,7 @@ COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
 QUESTION_MARK = re.compile(r"\?")
 MIN_PROVINCE_SCORE = 1.0
+ELSEWHERE_WEIGHT = 0.3
 INSURANCE_SHARE = 0.45
 SPAM_THRESHOLD = 2
 T = TypeVar("T")
@@ -227,6 +228,7 @@ def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evid
 def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[str | None, float]:
     scores: dict[str, float] = defaultdict(float)
     support: dict[str, list[Evidence]] = defaultdict(list)
+    mentions: list[tuple[str, float, bool, Field, int, int]] = []  # code, weight, elsewhere, where
     for field in fields:
         reach = 0
         for start, end, found in field.place_spans:
@@ -253,12 +255,18 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             if end - start == 1 and not locative and places[0].kind not in ("alias", "province", "old_province"):
                 continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
             weight = kind_weight + (1.0 if locative else 0.0)
-            if before & ELSEWHERE or (("que",) in before and ("ve", "que") not in before):
-                weight *= 0.3  # a hometown ("quê tôi ở …", but not "về quê ở …") or a head office
             if field.name == "subject":
                 weight *= 1.2
-            scores[code] += weight
-            support[code].append(_evidence(field, start, end, f"province:{code}", weight))
+            # a hometown ("quê tôi ở …", but not "về quê ở …"), a former workplace or a head office
+            elsewhere = bool(before & ELSEWHERE) or (("que",) in before and ("ve", "que") not in before)
+            mentions.append((code, weight, elsewhere, field, start, end))
+    # Such places count little beside another place; named alone, they are the only location given.
+    competing = any(not elsewhere for _c, _w, elsewhere, *_rest in mentions)
+    for code, weight, elsewhere, field, start, end in mentions:
+        if elsewhere and competing:
+            weight *= ELSEWHERE_WEIGHT
+        scores[code] += weight
+        support[code].append(_evidence(field, start, end, f"province:{code}", weight))
     if not scores:
         return None, 0.8
     ranked = sorted(scores.items(), key=lambda item: -item[1])

@@ -121,6 +121,10 @@ SEVERAL_PLACES = [  # the matter's place wins over birthplace, hometown, head of
     ("Cho tôi hỏi cách tra cứu quá trình đóng BHXH.\n\nTrân trọng,\n-- \nLê Thị Mai\nHà Nội", None),
     ("Cảm ơn, tôi sẽ làm theo.\n\nVào Th 3, 7 thg 10, 2025 lúc 9:00 BHXH <cskh@bhxh-cskh.vn> đã viết:\n> Hồ sơ của bạn tại BHXH tỉnh Nghệ An đã được duyệt.", None),
 ]
+ONLY_PLACE_GIVEN = [  # a head office or hometown named alone is the only location there is
+    ("Doanh nghiệp chúng tôi có trụ sở tại TP Tuy Hòa, xin hướng dẫn đăng ký tham gia BHXH lần đầu.", "66"),
+    ("Quê tôi ở Nghệ An, năm nay 61 tuổi, đóng BHXH được 18 năm thì có lương hưu không?", "40"),
+]
 WEAK = [  # no real place: null rather than a guess
     ("Tôi muốn về quê làm ăn, có được rút BHXH một lần không?", None),
     ("Vinh nghỉ việc rồi thì có được nhận trợ cấp thất nghiệp không?", None),  # a name, not the city
@@ -162,6 +166,11 @@ def test_words_that_look_like_places_do_not_win(body: str, province: None) -> No
 @pytest.mark.parametrize(("body", "province"), SEVERAL_PLACES, ids=_ids(SEVERAL_PLACES))
 def test_the_matters_place_wins(body: str, province: str | None) -> None:
     assert classify("Hỏi về BHXH", body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), ONLY_PLACE_GIVEN, ids=_ids(ONLY_PLACE_GIVEN))
+def test_a_place_named_alone_counts_even_if_it_is_a_hometown_or_head_office(body: str, province: str) -> None:
+    assert classify(None, body).province_code == province
 
 
 @pytest.mark.parametrize(("body", "province"), WEAK, ids=_ids(WEAK))
