@@ -39,6 +39,7 @@ class SourceStatus:
     delay_worst_seconds: float | None = None
     delay_samples: int = 0
     failing_too_long: bool = False
+    warning: str | None = None  # e.g. the page token expires soon (ingest/facebook/tokens.py)
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(vars(self))
@@ -121,6 +122,9 @@ def source_statuses(settings: Settings, engine: Engine, now: datetime | None = N
             status.consecutive_errors = row.consecutive_errors
             status.failing_since = row.failing_since
             status.last_error = row.last_error
+            token = (row.details or {}).get("token")
+            if isinstance(token, dict) and token.get("warning"):
+                status.warning = str(token["warning"])
             status.failing_too_long = bool(
                 status.configured and row.consecutive_errors > 0 and row.failing_since is not None and now - row.failing_since > threshold
             )

@@ -141,7 +141,8 @@ def print_status(status: Any, settings: Settings) -> None:
         errors = str(source.consecutive_errors) + (" [bold red](quá ngưỡng)[/]" if source.failing_too_long else "")
         table.add_row(
             source.name + ("" if source.configured else " (không còn cấu hình)"), source.kind,
-            local_time(source.last_success_at, settings.timezone) or "chưa có", delay, errors, (source.last_error or "")[:80],
+            local_time(source.last_success_at, settings.timezone) or "chưa có", delay, errors,
+            (source.last_error or source.warning or "")[:80],
         )  # fmt: skip
     console.print(table)
     if status.broker == "redis":
@@ -153,6 +154,11 @@ def print_status(status: Any, settings: Settings) -> None:
         console.print(queues)
     else:
         console.print("Hàng đợi: trong tiến trình (`tiepnhan run`), không có Redis.")
+    if status.escalations:
+        from tiepnhan.commands.escalations import STATUS_LABELS
+
+        counts = ", ".join(f"{STATUS_LABELS.get(k, k)}: {n}" for k, n in sorted(status.escalations.items()))
+        console.print(f"Chuyển xử lý — {counts}", highlight=False)
     console.print("[bold green]Hoạt động bình thường.[/]" if status.healthy else "[bold red]Có nguồn lỗi quá ngưỡng.[/]")
 
 
