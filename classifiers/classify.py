@@ -22,7 +22,8 @@ from ingest.email.quotes import split_reply
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
 # Words before a place that say "this is where": the office, the workplace, the hospital.
 LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
-            ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",)}
+            ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",),
+            ("chi", "nhanh")}
 # Words before a place that say it is somebody's name or a company's.
 # Written with tone marks: "việc làm Đồng Nai" is a job centre, "Lâm Đồng Nai" would be a name.
 PERSON_WRITTEN = {"anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "bạn", "tên", "là", "nguyễn", "trần", "lê", "phạm", "hoàng", "huỳnh",
@@ -34,6 +35,9 @@ ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("
 QUESTION_MARK = re.compile(r"\?")
 MIN_PROVINCE_SCORE = 1.0
 ELSEWHERE_WEIGHT = 0.3
+SIGNATURE_WEIGHT = 0.5
+MAX_SIGNATURE_LINES = 6
+MAX_SIGNATURE_LINE = 120
 INSURANCE_SHARE = 0.45
 SPAM_THRESHOLD = 2
 T = TypeVar("T")
@@ -50,6 +54,7 @@ class Field:
     words: list[str]
     cue_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the longest cue phrase at each token that starts one
     place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
+    signature_at: int  # offset where a signature below a closing line starts; len(text) when none
 
 
     @cached_property
@@ -134,8 +139,30 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
         folded = _mask_addresses(fold(text))
         words = words_of(folded)
         cue_spans, place_spans = _scan(words, lex.trie)
-        out.append(Field(name, text, folded, words, cue_spans, place_spans))
+        signature_at = _signature_start(folded, lex.closings) if name == "body" else len(text)
+        out.append(Field(name, text, folded, words, cue_spans, place_spans, signature_at))
     return out
+
+
+def _signature_start(folded: str, closings: frozenset[tuple[str, ...]]) -> int:
+    """Where the signature starts: after the last closing line ("Trân trọng,") near the end.
+
+    Only a few short lines may follow the closing (name, job, company, address, phone);
+    otherwise the closing was a thank-you in the middle of the letter.
+    """
+    lines = folded.split("\n")
+    offset = len(folded)
+    below: list[str] = []
+    for line in reversed(lines):
+        offset -= len(line)
+        if tuple(words_of(line)) in closings:
+            return offset + len(line) if below else len(folded)
+        if line.strip():
+            below.append(line)
+            if len(below) > MAX_SIGNATURE_LINES or len(line) > MAX_SIGNATURE_LINE:
+                break
+        offset -= 1  # the newline
+    return len(folded)
 
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:
@@ -257,6 +284,8 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             weight = kind_weight + (1.0 if locative else 0.0)
             if field.name == "subject":
                 weight *= 1.2
+            if field.spans[start][0] >= field.signature_at:
+                weight *= SIGNATURE_WEIGHT  # the sender's address under "Trân trọng,"
             # a hometown ("quê tôi ở …", but not "về quê ở …"), a former workplace or a head office
             elsewhere = bool(before & ELSEWHERE) or (("que",) in before and ("ve", "que") not in before)
             mentions.append((code, weight, elsewhere, field, start, end))

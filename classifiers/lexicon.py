@@ -64,6 +64,7 @@ class Lexicon:
     agency_before: frozenset[tuple[str, ...]]
     agency_after: frozenset[tuple[str, ...]]
     trie: TrieNode
+    closings: frozenset[tuple[str, ...]] = frozenset()
 
 
 def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, ...], list[Place]]) -> TrieNode:
@@ -125,4 +126,5 @@ def lexicon() -> Lexicon:
         agency_before=frozenset(phrase_key(p) for p in keywords["agency"]["before"]),
         agency_after=frozenset(phrase_key(p) for p in keywords["agency"]["after"]),
         trie=build_trie(cues, places),
+        closings=frozenset(phrase_key(p) for p in keywords["signature"]["closings"]),
     )

@@ -119,6 +119,11 @@ SEVERAL_PLACES = [  # the matter's place wins over birthplace, hometown, head of
     ("Tôi là người Bình Dương nhưng nay làm việc tại Thanh Hóa, nộp hồ sơ hưởng thất nghiệp ở đâu?", "38"),
     ("Công ty chưa trả sổ BHXH cho tôi sau khi nghỉ việc ở Đà Nẵng.\n\n-- \nNguyễn Văn Hòa\nPhường Bến Thành, TP.HCM", "48"),
     ("Cho tôi hỏi cách tra cứu quá trình đóng BHXH.\n\nTrân trọng,\n-- \nLê Thị Mai\nHà Nội", None),
+    # a signature under a closing line, without the "-- " delimiter
+    ("Công ty ở Đà Nẵng nợ BHXH của tôi 4 tháng, đề nghị kiểm tra.\nTrân trọng,\nLê Văn Nam\nĐịa chỉ: phường Vĩnh Ninh, TP Huế\nĐT: 09xx", "48"),
+    ("Xin hỏi thủ tục hưởng lương hưu khi đủ 20 năm đóng.\n\nTrân trọng,\nTrần Thị Hoa\nHà Nội", None),
+    ("Xin hỏi thủ tục hưởng lương hưu khi đủ 20 năm đóng.\n\nXin cảm ơn,\nTrần Thị Hoa\nPhòng nhân sự, Công ty May Hưng Yên", None),
+    ("Ngân hàng Quân đội chi nhánh Hải Phòng không trả lương hưu qua thẻ cho bố tôi.", "31"),  # a branch is a place
     ("Cảm ơn, tôi sẽ làm theo.\n\nVào Th 3, 7 thg 10, 2025 lúc 9:00 BHXH <cskh@bhxh-cskh.vn> đã viết:\n> Hồ sơ của bạn tại BHXH tỉnh Nghệ An đã được duyệt.", None),
 ]
 ONLY_PLACE_GIVEN = [  # a head office or hometown named alone is the only location there is

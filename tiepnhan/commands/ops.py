@@ -76,7 +76,7 @@ def run_embedded(settings: Settings, stop: threading.Event, *, host: str | None 
         if leftover:
             log.info("resuming unfinished raw items", extra={"count": len(leftover)})
             enqueue_raw_items(leftover)
-        scheduler = Scheduler(settings, engine)
+        scheduler = Scheduler(settings, engine, idle_watchers=True)  # + IMAP IDLE (ingest/imap/idle.py)
         threads.append(threading.Thread(target=scheduler.run, args=(stop,), name="scheduler", daemon=True))
         app = web_app(settings) if web else None
         if app is not None:
@@ -228,7 +228,7 @@ def register(app: typer.Typer) -> None:
         setup(settings)
         stop = threading.Event()
         _stop_on_signals(stop)
-        Scheduler(settings, engine).run(stop)
+        Scheduler(settings, engine, idle_watchers=True).run(stop)  # + IMAP IDLE (ingest/imap/idle.py)
 
     @app.command()
     def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False) -> None:
