@@ -415,8 +415,10 @@ class Scheduler:
         engine: Engine,
         send_poll: Callable[[str], Any] | None = None,
         send_periodic: Callable[[str], Any] | None = None,
+        idle_watchers: bool = False,
     ) -> None:
         self.settings = settings
+        self.idle_watchers = idle_watchers  # run() also starts IMAP IDLE watchers (see start_idle_watchers)
         self.engine = engine
         self.send_poll = send_poll or poll_source.send
         self.send_periodic = send_periodic or run_periodic.send
@@ -456,10 +458,20 @@ class Scheduler:
 
     def run(self, stop: threading.Event) -> None:
         log.info("scheduler started", extra={"sources": len(self.specs)})
+        watchers = self.start_idle_watchers(stop) if self.idle_watchers else []
         while not stop.is_set():
             try:
                 self.tick()
             except Exception:  # noqa: BLE001 - a database or Redis hiccup: try again next tick
                 log.exception("scheduler tick failed")
             stop.wait(self.settings.scheduler.tick_seconds)
+        for thread in watchers:
+            thread.join(timeout=10)
         log.info("scheduler stopped")
+
+    def start_idle_watchers(self, stop: threading.Event) -> list[threading.Thread]:
+        """IMAP IDLE (RFC 2177, ingest/imap/idle.py): one thread per folder of each mailbox with
+        `idle = true`, syncing as soon as mail arrives; the interval polls stay the safety net."""
+        from ingest.imap.idle import start_idle_watchers
+
+        return start_idle_watchers(self.settings, self.engine, stop)
