@@ -44,6 +44,8 @@ T = TypeVar("T")
 
 
 Span = tuple[int, int, T]  # (first token index, index after the last token, what matched)
+CueSpan = tuple[int, int, tuple[Cue, ...]]
+PlaceSpan = tuple[int, int, tuple[Place, ...]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Field:
     folded: str  # fold(text) with addresses blanked: same offsets as text
     words: list[str]
     cue_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the longest cue phrase at each token that starts one
+    subject_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the same for topic, insurance, neutral and spam cues
     place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
     signature_at: int  # offset where a signature below a closing line starts; len(text) when none
 
@@ -75,24 +78,29 @@ def _mask_addresses(text: str) -> str:
     return _ADDRESSES.sub(lambda m: " " * len(m.group()), text)
 
 
-def _scan(words: list[str], trie: TrieNode) -> tuple[list[tuple[int, int, tuple[Cue, ...]]], list[tuple[int, int, tuple[Place, ...]]]]:
-    """One pass over the tokens: at each token, the longest cue phrase and place name starting there."""
-    cue_spans: list[tuple[int, int, tuple[Cue, ...]]] = []
-    place_spans: list[tuple[int, int, tuple[Place, ...]]] = []
+def _scan(words: list[str], trie: TrieNode) -> tuple[list[CueSpan], list[CueSpan], list[PlaceSpan]]:
+    """One pass over the tokens: at each token, the longest cue phrase (any, and subject cues
+    only) and the longest place name starting there."""
+    cue_spans: list[CueSpan] = []
+    subject_spans: list[CueSpan] = []
+    place_spans: list[PlaceSpan] = []
     count = len(words)
     for index, word in enumerate(words):
         node = trie.get(word)
         if node is None:
             continue
-        cue_hit: tuple[int, int, tuple[Cue, ...]] | None = None
-        place_hit: tuple[int, int, tuple[Place, ...]] | None = None
+        cue_hit: CueSpan | None = None
+        subject_hit: CueSpan | None = None
+        place_hit: PlaceSpan | None = None
         after = index + 1
         while True:
             payload = node.get(END)
             if payload is not None:
-                cues, places = payload  # type: ignore[misc]
+                cues, subject_cues, places = payload  # type: ignore[misc]
                 if cues:
                     cue_hit = (index, after, cues)
+                if subject_cues:
+                    subject_hit = (index, after, subject_cues)
                 if places:
                     place_hit = (index, after, places)
             if after >= count:
@@ -103,9 +111,11 @@ def _scan(words: list[str], trie: TrieNode) -> tuple[list[tuple[int, int, tuple[
             after += 1
         if cue_hit:
             cue_spans.append(cue_hit)
+        if subject_hit:
+            subject_spans.append(subject_hit)
         if place_hit:
             place_spans.append(place_hit)
-    return cue_spans, place_spans
+    return cue_spans, subject_spans, place_spans
 
 
 def _longest_only(spans: list[Span[T]]) -> list[Span[T]]:
@@ -138,9 +148,9 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
     for name, text in (("subject", subject or ""), ("body", new_text)):
         folded = _mask_addresses(fold(text))
         words = words_of(folded)
-        cue_spans, place_spans = _scan(words, lex.trie)
+        cue_spans, subject_spans, place_spans = _scan(words, lex.trie)
         signature_at = _signature_start(folded, lex.closings) if name == "body" else len(text)
-        out.append(Field(name, text, folded, words, cue_spans, place_spans, signature_at))
+        out.append(Field(name, text, folded, words, cue_spans, subject_spans, place_spans, signature_at))
     return out
 
 
@@ -221,7 +231,7 @@ Matches = dict[str, list[tuple[int, int, tuple[Cue, ...]]]]
 
 def _longest_cues(fields: list[Field]) -> Matches:
     """Longest cue matches per field, computed once for topics, insurance and spam."""
-    return {field.name: _longest_only(field.cue_spans) for field in fields}
+    return {field.name: _longest_only(field.subject_spans) for field in fields}
 
 
 def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], longest: Matches) -> tuple[list[str], list[str], float]:

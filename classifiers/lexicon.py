@@ -52,9 +52,11 @@ class Place:
 
 
 # A trie node: next word → child node; the END key (never a token: tokens are [a-z0-9]+) holds
-# what a phrase ending at this node means, as (cues, places).
+# what a phrase ending at this node means, as (all cues, subject cues, places). Subject cues
+# (topics, insurance names, neutral and spam phrases) are matched apart from category cues, so
+# "không trả sổ" is both a complaint and, inside it, the social-insurance book.
 END = ""
-TrieNode = dict[str, "TrieNode | tuple[tuple[Cue, ...], tuple[Place, ...]]"]
+TrieNode = dict[str, "TrieNode | tuple[tuple[Cue, ...], tuple[Cue, ...], tuple[Place, ...]]"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, .
         node = root
         for word in key:
             node = node.setdefault(word, {})  # type: ignore[assignment]
-        node[END] = (tuple(cues.get(key, ())), tuple(places.get(key, ())))
+        found = tuple(cues.get(key, ()))
+        node[END] = (found, tuple(cue for cue in found if cue.family != "category"), tuple(places.get(key, ())))
     return root
 
 

@@ -221,3 +221,18 @@ def test_one_line_text_is_cut_as_the_reply_splitter_would(body: str) -> None:
     from ingest.email.quotes import split_reply
 
     assert _new_text(body) == split_reply(body)[0]
+
+
+# Insurance types from what the message is about, not from every word that names one.
+ABOUT = [
+    ("Mua BHYT hộ gia đình cho bố em 65 tuổi, bố em không có lương hưu, giá bao nhiêu?", ["BHYT"], "question"),
+    ("Công ty không trả sổ BHXH cho tôi nên tôi chưa nộp được hồ sơ hưởng thất nghiệp.", ["BHTN", "BHXH"], "complaint"),
+    ("I submitted my health insurance reimbursement claim to the social insurance office in Da Nang two months ago and got no reply.", ["BHYT"], "complaint"),
+]
+
+
+@pytest.mark.parametrize(("body", "types", "category"), ABOUT, ids=[text[:40] for text, _t, _c in ABOUT])
+def test_insurance_types_follow_the_matter(body: str, types: list[str], category: str) -> None:
+    result = classify(None, body)
+    assert result.insurance_types == types
+    assert result.category == category
