@@ -294,14 +294,26 @@ def queued_pipeline_jobs(settings: Settings) -> set[tuple[str, tuple[Any, ...]]]
     import redis
 
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=30, socket_connect_timeout=10)
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    held_for_at_most = settings.worker.time_limit_ms + 60_000
     jobs: set[tuple[str, tuple[Any, ...]]] = set()
-    for key in ("tiepnhan:pipeline.msgs", "tiepnhan:pipeline.DQ.msgs"):
-        for _message_id, body in client.hscan_iter(key, count=1_000):
+    for queue in ("tiepnhan:pipeline", "tiepnhan:pipeline.DQ"):
+        waiting = {i.decode() for i in client.lrange(queue, 0, -1)}
+        for message_id, body in client.hscan_iter(f"{queue}.msgs", count=1_000):
             try:
                 data = json.loads(body)
-                jobs.add((str(data["actor_name"]), tuple(data["args"])))
+                job = (str(data["actor_name"]), tuple(data["args"]))
+                since = max(int(data.get("message_timestamp", 0)), int(data.get("options", {}).get("eta", 0)))
             except (ValueError, KeyError, TypeError):
                 continue
+            if message_id.decode() in waiting or now_ms - since < held_for_at_most:
+                jobs.add(job)
+            elif drop_lost:
+                # Lost: forget it as dramatiq's acknowledgement would (body and ack-set entry),
+                # so the queue drains; its work is re-sent by the caller.
+                client.hdel(f"{queue}.msgs", message_id)
+                for ack_set in client.scan_iter(f"tiepnhan:__acks__.*.{queue.removeprefix('tiepnhan:')}"):
+                    client.srem(ack_set, message_id)
     return jobs
 
 

@@ -105,7 +105,9 @@ def test_redis_restarted_mid_run_and_the_system_recovers(
     server = durable_redis_server
     redis_settings(postgres_url, server.url)
     engine = runtime.engine()
-    env = worker_env(postgres_url, server.url)
+    # A stage takes milliseconds: a short time limit lets the reconcile job tell work a worker
+    # lost in the restart from work still in its hands within the test's patience.
+    env = worker_env(postgres_url, server.url, TIEPNHAN_WORKER__TIME_LIMIT_MS="5000")
     accept(engine, backlog(BACKLOG), enqueue=True)
     workers = [start_worker(env), start_worker(env)]
     wait_for(lambda: counts(postgres_url)["processed"] >= 30, 120, "the first items to be processed")
