@@ -284,9 +284,16 @@ def pipeline_idle(settings: Settings) -> bool:
     return False
 
 
-def queued_pipeline_jobs(settings: Settings) -> set[tuple[str, tuple[Any, ...]]] | None:
-    """(actor, args) of every pipeline message Redis holds: queued, in flight (kept until
-    acknowledged) or waiting for a retry's backoff (the delay queue). None without Redis."""
+def queued_pipeline_jobs(settings: Settings, now_ms: int | None = None, *, drop_lost: bool = False) -> set[tuple[str, tuple[Any, ...]]] | None:
+    """(actor, args) of the pipeline messages Redis holds that are still on their way. None
+    without Redis.
+
+    A message waiting in a queue (or the delay queue) is on its way. One that a worker took
+    (its id has left the queue; the body stays until acknowledged) is on its way for at most
+    the actor time limit after it was sent or became due; past that, the worker that took it
+    lost it (seen after a Redis restart: a live worker whose consumer reconnected never
+    acknowledges nor returns what it held), and the work is re-sent.
+    """
     if not settings.redis_url:
         return None
     import json
@@ -327,7 +334,7 @@ def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
     just committed and is about to send may be re-sent too: stages are idempotent, so that is
     harmless). In-process, whose in-flight work cannot be seen, it waits for an idle queue.
     """
-    queued = queued_pipeline_jobs(settings)
+    queued = queued_pipeline_jobs(settings, drop_lost=True)
     if queued is None and not pipeline_idle(settings):
         return {"skipped_busy": 1}
     from tickets.actors import classify_ticket, normalize_raw_item, thread_message
