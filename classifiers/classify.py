@@ -321,7 +321,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
 def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: list[str], evidence: list[Evidence]) -> tuple[str, float]:
     scores: dict[str, float] = defaultdict(float)
     for field in fields:
-        for start, end, cues in field.cue_spans:
+        for start, end, cues in _longest_only(field.cue_spans):
             for cue in cues:
                 if cue.family == "category":
                     weight = 1.5 if field.name == "subject" else 1.0

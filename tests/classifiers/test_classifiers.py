@@ -236,3 +236,20 @@ def test_insurance_types_follow_the_matter(body: str, types: list[str], category
     result = classify(None, body)
     assert result.insurance_types == types
     assert result.category == category
+
+
+# Category: words that fold like a category cue do not count as one; longer phrases win.
+CATEGORY = [
+    ("Bệnh viện huyện có khám BHYT ngoài giờ hành chính không ạ?", "question"),  # "hành chính", not "hành"
+    ("Tôi là viên chức trường học, nghỉ hưu trước tuổi thì lương hưu tính thế nào?", "question"),  # not "chúc"
+    ("Hồ sơ hưởng thai sản và giấy tờ kèm theo gồm những gì?", "question"),  # "kèm theo", not "kém"
+    ("Tôi 58 tuổi, đóng BHXH 22 năm, đủ điều kiện nghỉ hưu chưa?", "question"),  # not "kiến nghị"
+    ("Nộp hồ sơ hưởng thai sản 2 tháng rồi vẫn chưa có kết quả.", "complaint"),
+    ("Đi khám bị tính tiền dịch vụ dù thẻ BHYT còn hạn, ad kiểm tra giúp em.", "complaint"),
+    ("Chúc các anh chị cán bộ BHXH sức khỏe!", "other"),
+]
+
+
+@pytest.mark.parametrize(("body", "category"), CATEGORY, ids=[text[:40] for text, _c in CATEGORY])
+def test_category(body: str, category: str) -> None:
+    assert classify(None, body).category == category
