@@ -162,11 +162,6 @@ def split_attachments(attachments: tuple[AttachmentView, ...], limit: int) -> tu
     return attached, listed
 
 
-def _address(text: str) -> Address:
-    local_part, _, domain = text.rpartition("@")
-    return Address(addr_spec=text) if local_part else Address(username=text)
-
-
 def escalation_email(
     view: EscalationView,
     *,

@@ -9,7 +9,7 @@ Vietnamese explanation for the coordinator.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -244,6 +244,4 @@ def list_escalations(engine: Engine, status: str | None = None, unit: str | None
 
 
 def due_at(sent_at: datetime, sla_hours: float) -> datetime:
-    from datetime import timedelta
-
     return sent_at + timedelta(hours=sla_hours)

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
+from ingest.files import email_raw_input
 from tests.escalation.smtp_server import SmtpCapture, smtp_capture
 from tickets.pipeline import process_raw_item_now
 from tiepnhan import runtime
 from tiepnhan.intake import accept
-from ingest.files import email_raw_input
 
 SHIPPED_UNITS = Path(__file__).resolve().parents[2] / "config" / "units.toml"
 INTAKE_ADDRESS = "hotro@tiepnhan.localhost"

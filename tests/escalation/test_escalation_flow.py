@@ -7,22 +7,21 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
 from notifiers.delivery import Outcome, deliver_escalation
 from notifiers.digests import send_digests
 from notifiers.reminders import send_reminders
-from tests.escalation.conftest import COMPLAINT, INTAKE_ADDRESS, QUESTION, citizen_email, ingest_email, units_file
+from tests.escalation.conftest import COMPLAINT, QUESTION, citizen_email, ingest_email, units_file
 from tests.escalation.smtp_server import SmtpCapture
 from tickets.db import session_scope
 from tickets.escalation_models import DeliveryAttempt, Escalation
 from tickets.escalations import TransitionError, approve, reject, reroute, resolve_ticket
-from tickets.models import Message, Ticket, TicketEvent, utcnow
+from tickets.models import Ticket, TicketEvent, utcnow
 from tickets.pipeline import route_ticket
 from tiepnhan import runtime
-
-import pytest
 
 
 def escalations(ticket_id: int | None = None) -> list[Escalation]:
