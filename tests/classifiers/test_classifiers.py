@@ -22,6 +22,14 @@ CASES = [
     (None, "Tuyển CTV online, thu nhập 500k/ngày, liên hệ Zalo 0909xxxxxx, hỗ trợ rút BHXH nhanh gọn", [], None, "other"),
     (None, "toi dang huong tro cap that nghiep o Quy Nhon, thang nay chua nhan duoc tien, sao cham vay?", ["BHTN"], "52", "complaint"),
     (None, "Xin hỏi thủ tục hưởng chế độ tai nạn lao động khi bị tai nạn trên đường đi làm ở Vũng Tàu?", ["BHXH"], "79", "question"),
+    (None, "Bố tôi mất tháng 8, đóng BHXH 25 năm. Gia đình được nhận tiền mai táng và tuất thế nào?", ["BHXH"], None, "question"),
+    (None, "Em bị tai nạn khi đang làm ở xưởng tại KCN Quế Võ, công ty không làm hồ sơ TNLĐ cho em.", ["BHXH"], "24", "complaint"),
+    (None, "Hello, I work in Binh Duong and my company has not paid social insurance for 4 months. What should I do?", ["BHXH"], "79", "complaint"),
+    (None, "Cán bộ BHXH huyện Hóc Môn hẹn đi hẹn lại hồ sơ hưởng một lần của tôi, hơn 2 tháng rồi.", ["BHXH"], "79", "complaint"),
+    (None, "Xin cảm ơn BHXH tỉnh Gia Lai đã giải quyết hồ sơ hưu của bố tôi rất nhanh.", ["BHXH"], "52", "other"),
+    (None, "Con tôi sinh viên năm 2 ở Cần Thơ, trường bắt mua BHYT nhưng đã có thẻ hộ gia đình ở quê, có phải mua nữa không?", ["BHYT"], "92", "question"),
+    (None, "Tôi có 2 sổ BHXH, một ở Hải Phòng một ở Quảng Ninh, gộp sổ làm ở đâu?", ["BHXH"], None, "question"),
+    (None, "Có ai bị nhắn tin giả danh BHXH bảo cập nhật dữ liệu không, mình vừa bị lừa mất 5 triệu.", [], None, "complaint"),
 ]
 
 
