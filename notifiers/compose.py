@@ -146,7 +146,7 @@ def escalation_text(view: EscalationView, kind: str, attached: list[AttachmentVi
     ]
     if view.reply_address:
         lines.append(f"  Địa chỉ nhận trả lời: {view.reply_address}")
-    lines += ["", "Thư này được gửi tự động từ hệ thống tiếp nhận (tiepnhan) của Trung tâm Chăm sóc khách hàng."]
+    lines += ["", SIGNATURE]
     return "\n".join(lines)
 
 
@@ -162,6 +162,23 @@ def split_attachments(attachments: tuple[AttachmentView, ...], limit: int) -> tu
     return attached, listed
 
 
+CENTER_NAME = "Trung tâm CSKH BHXH Việt Nam"
+SIGNATURE = "Thư này được gửi tự động từ hệ thống tiếp nhận (tiepnhan) của Trung tâm Chăm sóc khách hàng."
+
+
+def automatic_message(subject: str, *, from_address: str, to: tuple[str, ...], message_id: str, now: datetime) -> EmailMessage:
+    """The headers every notification carries."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = Address(CENTER_NAME, addr_spec=from_address)
+    message["To"] = ", ".join(to)
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(now)
+    # RFC 3834: an automatic message; auto-responders must not answer it (no mail loops).
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
 def escalation_email(
     view: EscalationView,
     *,
@@ -173,17 +190,10 @@ def escalation_email(
     now: datetime,
 ) -> EmailMessage:
     attached, listed = split_attachments(view.attachments, attachment_limit)
-    message = EmailMessage()
-    message["Subject"] = escalation_subject(view, kind)
-    message["From"] = Address("Trung tâm CSKH BHXH Việt Nam", addr_spec=from_address)
-    message["To"] = ", ".join(to)
+    message = automatic_message(escalation_subject(view, kind), from_address=from_address, to=to, message_id=message_id, now=now)
     if view.reply_address:
         message["Reply-To"] = view.reply_address
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(now)
-    # RFC 3834: an automatic message; auto-responders must not answer it (no mail loops).
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
+    message["X-Auto-Response-Suppress"] = "All"  # Exchange's way of asking for no auto-replies
     message["X-Tiepnhan-Ticket"] = view.reference
     message.set_content(escalation_text(view, kind, attached, listed))
     for attachment in attached:
@@ -202,13 +212,8 @@ def digest_email(
     message_id: str,
     now: datetime,
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = f"Tổng hợp {len(views)} phiếu chuyển xử lý ngày {now.astimezone(TZ):%d/%m/%Y}"
-    message["From"] = Address("Trung tâm CSKH BHXH Việt Nam", addr_spec=from_address)
-    message["To"] = ", ".join(to)
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(now)
-    message["Auto-Submitted"] = "auto-generated"
+    subject = f"Tổng hợp {len(views)} phiếu chuyển xử lý ngày {now.astimezone(TZ):%d/%m/%Y}"
+    message = automatic_message(subject, from_address=from_address, to=to, message_id=message_id, now=now)
     lines = [f"Kính gửi: {unit_name}", "", f"Trung tâm chuyển đến đơn vị {len(views)} nội dung cần xem xét, giải quyết:", ""]
     for number, view in enumerate(views, 1):
         first = view.messages[0].text.strip() if view.messages else ""
@@ -221,7 +226,7 @@ def digest_email(
             f"   Trả lời riêng phiếu này: gửi thư tới {view.reply_address or 'hộp thư tiếp nhận'} với tiêu đề chứa [{view.reference}]",
             "",
         ]
-    lines.append("Thư này được gửi tự động từ hệ thống tiếp nhận (tiepnhan) của Trung tâm Chăm sóc khách hàng.")
+    lines.append(SIGNATURE)
     message.set_content("\n".join(lines))
     return message
 
@@ -229,13 +234,8 @@ def digest_email(
 def coordinator_alert_email(
     views: list[EscalationView], *, from_address: str, to: tuple[str, ...], message_id: str, now: datetime
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = f"Quá hạn: {len(views)} phiếu chưa được đơn vị phản hồi"
-    message["From"] = Address("tiepnhan", addr_spec=from_address)
-    message["To"] = ", ".join(to)
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(now)
-    message["Auto-Submitted"] = "auto-generated"
+    subject = f"Quá hạn: {len(views)} phiếu chưa được đơn vị phản hồi"
+    message = automatic_message(subject, from_address=from_address, to=to, message_id=message_id, now=now)
     lines = ["Các phiếu sau đã quá hạn phản hồi; hệ thống đã gửi nhắc lại một lần cho đơn vị:", ""]
     lines += [f"  - [{v.reference}] {v.unit_name} ({v.unit_id}), hạn {local(v.due_at)}: {v.subject}" for v in views]
     lines += ["", "Xem: tiepnhan escalations --status overdue"]
