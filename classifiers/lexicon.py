@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from classifiers.text import fold, tokens
+from classifiers.text import fold, words_of
 
 DATA = Path(__file__).resolve().parent / "data"
 MAX_PHRASE_TOKENS = 6
@@ -33,7 +33,7 @@ PLACE_KIND_WEIGHT = {
 
 
 def phrase_key(text: str) -> tuple[str, ...]:
-    return tuple(token for token, _start, _end in tokens(fold(text)))
+    return tuple(words_of(fold(text)))
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,17 @@ class Lexicon:
 def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, ...], list[Place]]) -> TrieNode:
     """One word trie over cue phrases and place names."""
     root: TrieNode = {}
+    no_cues: tuple[Cue, ...] = ()
     for key in cues.keys() | places.keys():
         node = root
         for word in key:
-            node = node.setdefault(word, {})  # type: ignore[assignment]
-        found = tuple(cues.get(key, ()))
-        node[END] = (found, tuple(cue for cue in found if cue.family != "category"), tuple(places.get(key, ())))
+            child = node.get(word)
+            if child is None:
+                child = node[word] = {}
+            node = child  # type: ignore[assignment]
+        found = tuple(cues[key]) if key in cues else no_cues
+        subject = tuple(cue for cue in found if cue.family != "category") if found else no_cues
+        node[END] = (found, subject, tuple(places.get(key, ())))
     return root
 
 
