@@ -85,15 +85,15 @@ def _scan(words: list[str], trie: TrieNode) -> tuple[list[CueSpan], list[CueSpan
     subject_spans: list[CueSpan] = []
     place_spans: list[PlaceSpan] = []
     count = len(words)
-    for index, word in enumerate(words):
-        node = trie.get(word)
+    head = trie.get
+    for index in range(count):
+        node = head(words[index])
         if node is None:
             continue
-        cue_hit: CueSpan | None = None
-        subject_hit: CueSpan | None = None
-        place_hit: PlaceSpan | None = None
-        after = index + 1
+        cue_hit = subject_hit = place_hit = None
+        after = index
         while True:
+            after += 1
             payload = node.get(END)
             if payload is not None:
                 cues, subject_cues, places = payload  # type: ignore[misc]
@@ -103,12 +103,11 @@ def _scan(words: list[str], trie: TrieNode) -> tuple[list[CueSpan], list[CueSpan
                     subject_hit = (index, after, subject_cues)
                 if places:
                     place_hit = (index, after, places)
-            if after >= count:
+            if after == count:
                 break
             node = node.get(words[after])  # type: ignore[assignment]
             if node is None:
                 break
-            after += 1
         if cue_hit:
             cue_spans.append(cue_hit)
         if subject_hit:
