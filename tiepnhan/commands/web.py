@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     ) -> None:
-        """Serve /healthz and /metrics."""
+        """Serve the fanpage webhooks (/webhooks/facebook), /healthz and /metrics."""
         import uvicorn
 
         from tiepnhan.web.app import create_app
