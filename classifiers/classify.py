@@ -11,17 +11,17 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TypeVar
 
 from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, lexicon
 from classifiers.result import Classification, Evidence
-from classifiers.text import fold, token_spans, words_of
+from classifiers.text import fold, one_tone_style, token_spans, words_of
 from ingest.email.quotes import split_reply
 
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
 # Words before a place that say "this is where": the office, the workplace, the hospital.
-LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
+LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("q",), ("p",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
             ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",),
             ("chi", "nhanh")}
 # Words before a place that say it is somebody's name or a company's.
@@ -36,6 +36,8 @@ QUESTION_MARK = re.compile(r"\?")
 MIN_PROVINCE_SCORE = 1.0
 ELSEWHERE_WEIGHT = 0.3
 SIGNATURE_WEIGHT = 0.5
+LOWER_CASE_WEIGHT = 0.5
+SHORT_ALIAS = 3
 MAX_SIGNATURE_LINES = 6
 MAX_SIGNATURE_LINE = 120
 INSURANCE_SHARE = 0.45
@@ -59,6 +61,11 @@ class Field:
     place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
     signature_at: int  # offset where a signature below a closing line starts; len(text) when none
 
+
+    @cached_property
+    def capitalised(self) -> bool:
+        """The writer uses capital letters (so a place name written in lower case is a common word)."""
+        return any(word[:1].isupper() for word in self.text.split())
 
     @cached_property
     def spans(self) -> list[tuple[int, int]]:
@@ -188,8 +195,14 @@ def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list
     span = field.text[field.spans[start][0] : field.spans[end - 1][1]]
     if span.isascii():
         return places
-    written = " ".join(re.findall(r"\w+", unicodedata.normalize("NFC", span).lower()))
-    return [p for p in places if " ".join(re.findall(r"\w+", p.name)) == written]
+    written = _written_name(span)
+    return [p for p in places if _written_name(p.name) == written]
+
+
+@lru_cache(maxsize=8192)
+def _written_name(text: str) -> str:
+    """'Thanh  Hoá' → 'thanh hoá': lower case, one tone style, words joined by one space."""
+    return " ".join(re.findall(r"\w+", one_tone_style(unicodedata.normalize("NFC", text).lower())))
 
 
 def _is_person_word(field: Field, index: int) -> bool:
@@ -197,7 +210,7 @@ def _is_person_word(field: Field, index: int) -> bool:
     if field.words[index] not in PERSON:
         return False
     first, last = field.spans[index]
-    written = unicodedata.normalize("NFC", field.text[first:last]).lower()
+    written = _written_name(field.text[first:last])
     return written.isascii() or written in PERSON_WRITTEN
 
 
@@ -290,7 +303,12 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
                 continue  # "Công ty Long An": a company's name
             if end - start == 1 and not locative and places[0].kind not in ("alias", "province", "old_province"):
                 continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
+            written = field.text[field.spans[start][0] : field.spans[end - 1][1]]
+            if not locative and places[0].kind == "alias" and len(written) <= SHORT_ALIAS and not written.isupper():
+                continue  # "hn e đi khám": chat shorthand for "hôm nay", not Hà Nội ("HN" is)
             weight = kind_weight + (1.0 if locative else 0.0)
+            if not locative and written.islower() and not written.isascii() and field.capitalised:
+                weight *= LOWER_CASE_WEIGHT  # "lương hưu cao bằng lương cũ", "đất nước hòa bình": common words
             if field.name == "subject":
                 weight *= 1.2
             if field.spans[start][0] >= field.signature_at:

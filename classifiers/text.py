@@ -47,3 +47,18 @@ def words_of(folded: str) -> list[str]:
 def token_spans(folded: str) -> list[tuple[int, int]]:
     """(start, end) of each word token of folded text, in the order of words_of."""
     return [match.span() for match in _TOKEN.finditer(folded)]
+
+
+# Two ways to place the tone mark on "oa", "oe", "uy": "Hòa"/"Hoà", "Thủy"/"Thuỷ". Written
+# forms are compared in one of them (the mark on the second vowel).
+_OLD_TO_NEW = {
+    "òa": "oà", "óa": "oá", "ỏa": "oả", "õa": "oã", "ọa": "oạ",
+    "òe": "oè", "óe": "oé", "ỏe": "oẻ", "õe": "oẽ", "ọe": "oẹ",
+    "ùy": "uỳ", "úy": "uý", "ủy": "uỷ", "ũy": "uỹ", "ụy": "uỵ",
+}  # fmt: skip
+_OLD_TONES = re.compile("|".join(_OLD_TO_NEW))
+
+
+def one_tone_style(text: str) -> str:
+    """'hòa' → 'hoà', 'thủy' → 'thuỷ' (lower-case NFC text): one spelling for comparisons."""
+    return _OLD_TONES.sub(lambda m: _OLD_TO_NEW[m.group()], text)

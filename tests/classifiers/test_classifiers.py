@@ -111,6 +111,16 @@ ABBREVIATIONS = [
     ("minh o HN, cho hoi thu tuc huong thai san", "01"),
     ("Nhà em ở BRVT, cho em hỏi thẻ BHYT hộ gia đình.", "79"),
     ("tp hcm: bv không cho tôi thông tuyến", "79"),
+    ("Tôi ở Sài Gòn, công ty nợ BHXH của tôi nửa năm nay.", "79"),
+    ("Mình làm ở Q7, hỏi thủ tục hưởng thai sản.", "79"),
+    ("Tôi ở Hà Tây cũ, năm nay đủ tuổi nghỉ hưu chưa?", "01"),
+    ("Ông tôi ở Buôn Mê Thuột, thẻ BHYT bị in sai tên.", "66"),
+]
+TONE_STYLES = [  # "Hòa" and "Hoà", "Thủy" and "Thuỷ" are the same name
+    ("Tôi ở Thanh Hoá, hỏi chế độ thai sản.", "38"),
+    ("Nhà tôi ở Khánh Hoà, thẻ BHYT hết hạn.", "56"),
+    ("Cty tôi ở huyện Thuỷ Nguyên nợ BHXH.", "31"),
+    ("Tôi ở Thanh Hóa, hỏi chế độ thai sản.", "38"),
 ]
 NOT_PLACES = [  # names of people and companies, and words that fold like place names
     ("Em là Hà Nam, năm nay 30 tuổi, muốn hỏi về lương hưu khi đóng 20 năm.", None),
@@ -120,6 +130,9 @@ NOT_PLACES = [  # names of people and companies, and words that fold like place 
     ("Suc khoe binh thuong thi co duoc nghi om huong bhxh khong", None),
     ("Con tôi đi học bình thường, thẻ BHYT học sinh năm nay mua ở đâu?", None),
     ("Tôi làm cho Công ty CP Long An Foods, công ty nợ đóng BHXH 4 tháng.", None),
+    ("Lương hưu có cao bằng lương lúc đi làm không ạ?", None),  # "cao bằng" = as high as
+    ("Mong đất nước hòa bình, cho hỏi lương hưu tăng khi nào?", None),
+    ("hn e di kham bv bi tu choi the bhyt", None),  # "hn" = hôm nay
 ]
 SEVERAL_PLACES = [  # the matter's place wins over birthplace, hometown, head office, signature
     ("Tôi sinh ra ở Nghệ An, hiện làm việc tại Đồng Nai, công ty chậm đóng BHXH.", "75"),
@@ -166,6 +179,11 @@ def test_office_names(body: str, province: str | None) -> None:
 
 @pytest.mark.parametrize(("body", "province"), ABBREVIATIONS, ids=_ids(ABBREVIATIONS))
 def test_abbreviations(body: str, province: str) -> None:
+    assert classify(None, body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), TONE_STYLES, ids=_ids(TONE_STYLES))
+def test_either_tone_placement(body: str, province: str) -> None:
     assert classify(None, body).province_code == province
 
 
