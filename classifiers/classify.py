@@ -151,7 +151,8 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
     # Classifiers see only what the author wrote now: quoted history and signatures out.
     new_text = _new_text(body or "")
     out = []
-    for name, text in (("subject", subject or ""), ("body", new_text)):
+    for name, raw in (("subject", subject or ""), ("body", new_text)):
+        text = unicodedata.normalize("NFC", raw)  # offsets in the folded text are offsets in this
         folded = _mask_addresses(fold(text))
         words = words_of(folded)
         cue_spans, subject_spans, place_spans = _scan(words, lex.trie)

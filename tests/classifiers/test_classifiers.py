@@ -279,3 +279,13 @@ CATEGORY = [
 @pytest.mark.parametrize(("body", "category"), CATEGORY, ids=[text[:40] for text, _c in CATEGORY])
 def test_category(body: str, category: str) -> None:
     assert classify(None, body).category == category
+
+
+def test_decomposed_unicode_gets_the_same_tags() -> None:
+    import unicodedata
+
+    body = "Tôi ở thị xã Dĩ An, Bình Dương, công ty nợ đóng BHXH."
+    composed, decomposed = classify(None, body), classify(None, unicodedata.normalize("NFD", body))
+    assert (decomposed.insurance_types, decomposed.province_code, decomposed.category) == (
+        composed.insurance_types, composed.province_code, composed.category)
+    assert [e.phrase for e in decomposed.evidence] == [e.phrase for e in composed.evidence]
