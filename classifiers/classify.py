@@ -250,10 +250,13 @@ def _longest_cues(fields: list[Field]) -> Matches:
 def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], longest: Matches) -> tuple[list[str], list[str], float]:
     topics: dict[str, float] = defaultdict(float)
     insurance: dict[str, float] = defaultdict(float)
+    named: set[str] = set()  # types the text spells out ("BHYT", "thẻ BHYT", "bảo hiểm thất nghiệp")
     for field in fields:
         for start, end, cues in longest[field.name]:
             for cue in cues:
                 if cue.family == "topic":
+                    if cue.names_insurance:
+                        named.add(cue.insurance)
                     topics[cue.label] += cue.weight
                     if cue.insurance:
                         insurance[cue.insurance] += cue.weight
@@ -264,12 +267,15 @@ def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evid
                     if cue.weight < 1 and _is_agency_mention(field, start, end, lex):
                         continue
                     weight = 1.5 * cue.weight
+                    if cue.weight >= 1:
+                        named.add(cue.label)
                     insurance[cue.label] += weight
                     evidence.append(_evidence(field, start, end, f"insurance:{cue.label}", weight))
     # A type the message only touches in passing (a hospital in an accident claim, the
-    # social-insurance book in an unemployment claim) does not count beside its main subject.
+    # social-insurance book in an unemployment claim) does not count beside its main subject,
+    # unless the text spells the insurance out ("thẻ BHYT hưu trí": the card is asked about).
     top = max(insurance.values(), default=0.0)
-    chosen = sorted(label for label, score in insurance.items() if score >= 1 and score >= INSURANCE_SHARE * top)
+    chosen = sorted(label for label, score in insurance.items() if score >= 1 and (score >= INSURANCE_SHARE * top or label in named))
     topics = {label: score for label, score in topics.items() if score >= 1}
     confidence = min(1.0, 0.5 + 0.15 * sum(insurance.values())) if chosen else (0.7 if not insurance else 0.4)
     return chosen, sorted(topics), round(confidence, 2)

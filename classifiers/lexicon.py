@@ -42,6 +42,7 @@ class Cue:
     label: str  # topic name, insurance type or category
     insurance: str  # for topics: the insurance they belong to ("" when none)
     weight: float = 1.0
+    names_insurance: bool = False  # the phrase spells out its insurance's name ("thẻ BHYT")
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,18 @@ def lexicon() -> Lexicon:
         if key and cue not in cues.setdefault(key, []):
             cues[key].append(cue)
 
+    # Inside a topic phrase even the bare "bhxh" is the insurance, not the agency ("sổ BHXH").
+    strong_names = {insurance: [phrase_key(p) for p in phrases] for insurance, phrases in keywords["insurance_names"].items()}
+    for insurance, phrases in keywords["weak_insurance_names"].items():
+        strong_names.setdefault(insurance, []).extend(phrase_key(p) for p in phrases)
+
+    def spells_out(phrase: str, insurance: str) -> bool:
+        key = phrase_key(phrase)
+        return any(key[i : i + len(name)] == name for name in strong_names.get(insurance, []) for i in range(len(key)))
+
     for topic, spec in keywords["topics"].items():
         for phrase in spec["phrases"]:
-            add_cue(phrase, Cue("topic", topic, spec["insurance"]))
+            add_cue(phrase, Cue("topic", topic, spec["insurance"], 1.0, spells_out(phrase, spec["insurance"])))
         for phrase in spec.get("weak", []):
             add_cue(phrase, Cue("topic", topic, spec["insurance"], WEAK_CUE_WEIGHT))
     for insurance, phrases in keywords["insurance_names"].items():

@@ -253,6 +253,8 @@ def test_one_line_text_is_cut_as_the_reply_splitter_would(body: str) -> None:
 ABOUT = [
     ("Mua BHYT hộ gia đình cho bố em 65 tuổi, bố em không có lương hưu, giá bao nhiêu?", ["BHYT"], "question"),
     ("Công ty không trả sổ BHXH cho tôi nên tôi chưa nộp được hồ sơ hưởng thất nghiệp.", ["BHTN", "BHXH"], "complaint"),
+    ("Tôi nghỉ hưu rồi, thẻ BHYT hưu trí có được cấp tự động không?", ["BHXH", "BHYT"], "question"),
+    ("Em tham gia BHXH tự nguyện được 2 năm, có được cấp thẻ BHYT miễn phí không?", ["BHXH", "BHYT"], "question"),
     ("I submitted my health insurance reimbursement claim to the social insurance office in Da Nang two months ago and got no reply.", ["BHYT"], "complaint"),
 ]
 
