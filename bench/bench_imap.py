@@ -15,7 +15,6 @@ import resource
 import sys
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from imapclient import IMAPClient  # noqa: E402
 
 from tests.imap.dovecot import PASSWORD, USER, running_dovecot  # noqa: E402
+from tests.samples import sample_email  # noqa: E402
 
 BODY = (
     "Kính gửi BHXH Việt Nam,\n\nTôi là công nhân ở KCN Sóng Thần, Dĩ An, Bình Dương. Công ty nợ đóng BHXH "
@@ -31,16 +31,9 @@ BODY = (
 
 
 def message(index: int) -> bytes:
-    mail = EmailMessage()
-    mail["From"] = f"Công nhân {index} <cn{index}@example.vn>"
-    mail["To"] = "hotro@example.vn"
-    mail["Subject"] = f"Phản ánh nợ đóng BHXH #{index}"
-    mail["Message-ID"] = f"<bench-{index}@example.vn>"
-    mail["Date"] = "Mon, 06 Oct 2025 08:00:00 +0700"
-    mail.set_content(BODY)
-    if index % 10 == 0:
-        mail.add_attachment(b"%PDF-1.4 " + bytes(20_000), maintype="application", subtype="pdf", filename="don.pdf")
-    return mail.as_bytes()
+    attachment = (b"%PDF-1.4 " + bytes(20_000), "application/pdf", "don.pdf") if index % 10 == 0 else None
+    return sample_email(index, subject="Phản ánh nợ đóng BHXH #{index}", body=BODY, sender="Công nhân {index} <cn{index}@example.vn>",
+                        id_prefix="bench", attachment=attachment)
 
 
 def main() -> None:

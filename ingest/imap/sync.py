@@ -27,7 +27,7 @@ from config.settings import MailboxConfig
 from ingest.email import email_external_id
 from ingest.imap.models import MailboxUid
 from tickets.db import session_scope
-from tickets.models import Checkpoint, utcnow
+from tickets.models import Checkpoint, SourceHealth, utcnow
 from tickets.store import RawInput, insert_ignoring_duplicates
 from tiepnhan.intake import accept
 
@@ -88,8 +88,22 @@ def _raw_inputs(source: str, folder: str, uidvalidity: int, data: dict[int, dict
     return items
 
 
+def record_progress(engine: Engine, source: str, folder: str, fetched: int, total: int) -> None:
+    """Log a large sync's progress and keep it in SourceHealth.details["sync_progress"][folder]."""
+    log.info("sync progress", extra={"source": source, "folder": folder, "fetched": fetched, "total": total})
+    with session_scope(engine) as session:
+        row = session.get(SourceHealth, source) or SourceHealth(source=source, kind="imap")
+        progress = dict((row.details or {}).get("sync_progress", {}))
+        progress[folder] = {"fetched": fetched, "total": total, "at": utcnow().isoformat()}
+        row.details = {**(row.details or {}), "sync_progress": progress}
+        session.add(row)
+
+
 def fetch_uids(client: IMAPClient, engine: Engine, mailbox: MailboxConfig, folder: str, uidvalidity: int, uids: list[int], *, enqueue: bool, advance: bool) -> tuple[int, int]:
     fetched = new = 0
+    # A sync of more than one batch (a first sync, a resync, a long outage) reports progress
+    # after every batch, so a large mailbox is visibly moving.
+    report = len(uids) > mailbox.batch_size
     for batch in _chunks(uids, mailbox.batch_size):
         data = client.fetch(batch, FETCH_ITEMS)
         items = _raw_inputs(mailbox.name, folder, uidvalidity, data)
@@ -98,6 +112,8 @@ def fetch_uids(client: IMAPClient, engine: Engine, mailbox: MailboxConfig, folde
         apply_after_fetch(client, mailbox.after_fetch, [uid for uid, _item in items])
         fetched += len(items)
         new += sum(1 for s in saved if s.is_new)
+        if report:
+            record_progress(engine, mailbox.name, folder, fetched, len(uids))
     return fetched, new
 
 

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,10 @@ from ingest.imap.models import MailboxUid
 from tickets.db import dispose_engines, get_engine, migrate, session_scope
 from tickets.models import Checkpoint, Message, RawItem, Ticket
 from tests.imap.dovecot import PASSWORD, USER, Dovecot, dovecot  # noqa: F401  (fixture)
+from tests.samples import sample_email
 from tiepnhan.cli import app
 
 MOVED = "Đã xử lý"
-
-
-def email_bytes(index: int, body: str | None = None) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Công dân {index} <dan{index}@example.vn>"
-    message["To"] = "hotro@example.vn"
-    message["Subject"] = f"Hỏi về thẻ BHYT số {index}"
-    message["Message-ID"] = f"<msg-{index}@example.vn>"
-    message["Date"] = "Mon, 06 Oct 2025 08:00:00 +0700"
-    message.set_content(body or f"Tôi ở Hải Dương, thẻ BHYT của tôi hết hạn, xin hỏi gia hạn thế nào? (thư {index})")
-    return message.as_bytes()
 
 
 def write_config(tmp_path: Path, server: Dovecot, after_fetch: str = "keep", batch_size: int = 50) -> Path:
@@ -77,13 +66,13 @@ def client(server: Dovecot) -> IMAPClient:
 
 def test_new_mail_becomes_tickets_and_repoll_adds_nothing(dovecot: Dovecot, poll, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     for index in range(5):
-        dovecot.deliver(email_bytes(index))
+        dovecot.deliver(sample_email(index))
     config = write_config(tmp_path, dovecot)
     poll(config, "poll", "--once")
     assert counts(tmp_path) == (5, 5, 5)
     poll(config, "poll", "--once")
     assert counts(tmp_path) == (5, 5, 5)
-    dovecot.deliver(email_bytes(5))
+    dovecot.deliver(sample_email(5))
     poll(config, "poll", "--once")
     assert counts(tmp_path) == (6, 6, 6)
     imap = client(dovecot)
@@ -94,13 +83,13 @@ def test_new_mail_becomes_tickets_and_repoll_adds_nothing(dovecot: Dovecot, poll
 
 def test_after_fetch_seen_and_move(dovecot: Dovecot, poll, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     for index in range(3):
-        dovecot.deliver(email_bytes(index))
+        dovecot.deliver(sample_email(index))
     poll(write_config(tmp_path, dovecot, "seen"), "poll", "--once")
     imap = client(dovecot)
     imap.select_folder("INBOX")
     assert len(imap.search(["SEEN"])) == 3
     imap.logout()
-    dovecot.deliver(email_bytes(3))
+    dovecot.deliver(sample_email(3))
     poll(write_config(tmp_path, dovecot, f"move:{MOVED}"), "poll", "--once")
     imap = client(dovecot)
     imap.select_folder("INBOX")
@@ -114,7 +103,7 @@ def test_after_fetch_seen_and_move(dovecot: Dovecot, poll, tmp_path: Path) -> No
 
 def test_uidvalidity_change_resyncs_without_duplicates(dovecot: Dovecot, poll, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     for index in range(4):
-        dovecot.deliver(email_bytes(index))
+        dovecot.deliver(sample_email(index))
     config = write_config(tmp_path, dovecot)
     poll(config, "poll", "--once")
     engine = get_engine(f"sqlite:///{tmp_path / 't.db'}")
@@ -125,7 +114,7 @@ def test_uidvalidity_change_resyncs_without_duplicates(dovecot: Dovecot, poll, t
         path.unlink()
     time.sleep(1.1)  # UIDVALIDITY is a timestamp
     dovecot.start()
-    dovecot.deliver(email_bytes(4))
+    dovecot.deliver(sample_email(4))
     poll(config, "poll", "--once")
     with session_scope(engine) as session:
         after = session.get(Checkpoint, ("hotro", "imap:INBOX")).value  # type: ignore[union-attr]
@@ -134,9 +123,9 @@ def test_uidvalidity_change_resyncs_without_duplicates(dovecot: Dovecot, poll, t
 
 
 def test_bad_message_is_quarantined_and_the_rest_flows(dovecot: Dovecot, poll, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    dovecot.deliver(email_bytes(0))
+    dovecot.deliver(sample_email(0))
     dovecot.deliver(bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 64)  # an Outlook .msg dropped in the mailbox
-    dovecot.deliver(email_bytes(1))
+    dovecot.deliver(sample_email(1))
     poll(write_config(tmp_path, dovecot), "poll", "--once")
     engine = get_engine(f"sqlite:///{tmp_path / 't.db'}")
     with session_scope(engine) as session:
@@ -149,11 +138,11 @@ def test_bad_message_is_quarantined_and_the_rest_flows(dovecot: Dovecot, poll, t
 
 def test_reconcile_finds_and_fills_a_gap(dovecot: Dovecot, poll, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     for index in range(3):
-        dovecot.deliver(email_bytes(index))
+        dovecot.deliver(sample_email(index))
     config = write_config(tmp_path, dovecot)
     poll(config, "poll", "--once")
     for index in range(3, 5):
-        dovecot.deliver(email_bytes(index))
+        dovecot.deliver(sample_email(index))
     engine = get_engine(f"sqlite:///{tmp_path / 't.db'}")
     with session_scope(engine) as session:  # a lost batch: the checkpoint went past two messages
         row = session.get(Checkpoint, ("hotro", "imap:INBOX"))
@@ -171,7 +160,7 @@ def test_killed_mid_sync_then_restarted_every_message_once(dovecot: Dovecot, tmp
     total = 2000
     box = dovecot.folder_path() / "new"
     for index in range(total):
-        (box / f"{index}.tiepnhan").write_bytes(email_bytes(index))
+        (box / f"{index}.tiepnhan").write_bytes(sample_email(index))
     dovecot.chown()
     config = write_config(tmp_path, dovecot, batch_size=100)
     env = {**os.environ, "TIEPNHAN_CONFIG": str(config)}
@@ -202,3 +191,30 @@ def test_killed_mid_sync_then_restarted_every_message_once(dovecot: Dovecot, tmp
         unprocessed = session.execute(select(func.count()).select_from(RawItem).where(RawItem.state != "processed")).scalar_one()
     assert mapped == total
     assert unprocessed == 0
+
+
+def test_a_large_sync_reports_progress_every_batch(dovecot: Dovecot, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    from config.settings import load_settings
+    from ingest.imap.connection import connect
+    from ingest.imap.sync import sync_folder
+    from tickets.models import SourceHealth
+
+    for index in range(7):
+        dovecot.deliver(sample_email(index))
+    settings = load_settings(write_config(tmp_path, dovecot, batch_size=3))
+    engine = get_engine(settings.database_url)
+    migrate(engine)
+    imap = connect(settings.mailboxes[0])
+    try:
+        with caplog.at_level("INFO", logger="ingest.imap.sync"):
+            result = sync_folder(imap, engine, settings.mailboxes[0], "INBOX", enqueue=False)
+    finally:
+        imap.logout()
+    assert result.fetched == 7
+    progress = [(r.fetched, r.total) for r in caplog.records if r.getMessage() == "sync progress"]  # type: ignore[attr-defined]
+    assert progress == [(3, 7), (6, 7), (7, 7)]
+    with session_scope(engine) as session:
+        health = session.get(SourceHealth, "hotro")
+        assert health is not None
+        assert {k: v for k, v in health.details["sync_progress"]["INBOX"].items() if k != "at"} == {"fetched": 7, "total": 7}
+    dispose_engines()

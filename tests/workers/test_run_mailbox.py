@@ -6,26 +6,22 @@ import json
 import signal
 import subprocess
 import sys
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from tests.imap.dovecot import PASSWORD, USER, Dovecot, dovecot  # noqa: F401  (fixture)
+from tests.samples import sample_email
 from tests.workers.conftest import REPO, counts, wait_for, worker_env
 
 pytestmark = [pytest.mark.dovecot]
 
 
 def citizen_email(index: int) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Công dân {index} <dan{index}@example.vn>"
-    message["To"] = "hotro@example.vn"
-    message["Subject"] = f"Hỏi về chế độ thai sản lần {index}"
-    message["Message-ID"] = f"<run-{index}@example.vn>"
-    message["Date"] = "Mon, 24 Nov 2025 08:00:00 +0700"
-    message.set_content(f"Tôi ở Đà Nẵng, đóng BHXH bắt buộc được 8 tháng, xin hỏi có được hưởng thai sản không? (thư {index})")
-    return message.as_bytes()
+    return sample_email(
+        index, subject="Hỏi về chế độ thai sản lần {index}", id_prefix="run", date="Mon, 24 Nov 2025 08:00:00 +0700",
+        body="Tôi ở Đà Nẵng, đóng BHXH bắt buộc được 8 tháng, xin hỏi có được hưởng thai sản không? (thư {index})",
+    )
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
