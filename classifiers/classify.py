@@ -59,6 +59,7 @@ class Field:
     cue_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the longest cue phrase at each token that starts one
     subject_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the same for topic, insurance, neutral and spam cues
     place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
+    closing_at: int  # offset of a closing line ("Trân trọng,", "Xin cảm ơn."); len(text) when none
     signature_at: int  # offset where a signature below a closing line starts; len(text) when none
 
 
@@ -156,30 +157,32 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
         folded = _mask_addresses(fold(text))
         words = words_of(folded)
         cue_spans, subject_spans, place_spans = _scan(words, lex.trie)
-        signature_at = _signature_start(folded, lex.closings) if name == "body" else len(text)
-        out.append(Field(name, text, folded, words, cue_spans, subject_spans, place_spans, signature_at))
+        closing_at, signature_at = _closing(folded, lex.closings) if name == "body" else (len(text), len(text))
+        out.append(Field(name, text, folded, words, cue_spans, subject_spans, place_spans, closing_at, signature_at))
     return out
 
 
-def _signature_start(folded: str, closings: frozenset[tuple[str, ...]]) -> int:
-    """Where the signature starts: after the last closing line ("Trân trọng,") near the end.
+def _closing(folded: str, closings: frozenset[tuple[str, ...]]) -> tuple[int, int]:
+    """(start of the closing line, start of the signature) of a letter, or (len, len).
 
-    Only a few short lines may follow the closing (name, job, company, address, phone);
-    otherwise the closing was a thank-you in the middle of the letter.
+    The closing is the last line that is only a formula ("Trân trọng,", "Xin cảm ơn.") with at
+    most a few short lines below it (name, job, company, address, phone); otherwise the
+    formula was a thank-you in the middle of the letter. Without lines below, there is no
+    signature.
     """
     lines = folded.split("\n")
     offset = len(folded)
-    below: list[str] = []
+    below = 0
     for line in reversed(lines):
         offset -= len(line)
         if tuple(words_of(line)) in closings:
-            return offset + len(line) if below else len(folded)
+            return offset, (offset + len(line) if below else len(folded))
         if line.strip():
-            below.append(line)
-            if len(below) > MAX_SIGNATURE_LINES or len(line) > MAX_SIGNATURE_LINE:
+            below += 1
+            if below > MAX_SIGNATURE_LINES or len(line) > MAX_SIGNATURE_LINE:
                 break
         offset -= 1  # the newline
-    return len(folded)
+    return len(folded), len(folded)
 
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:
@@ -344,16 +347,23 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
 
 def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: list[str], evidence: list[Evidence]) -> tuple[str, float]:
     scores: dict[str, float] = defaultdict(float)
+    closing = 0.0
     for field in fields:
         for start, end, cues in _longest_only(field.cue_spans):
             for cue in cues:
                 if cue.family == "category":
                     weight = 1.5 if field.name == "subject" else 1.0
+                    if cue.label == "greeting" or (cue.label == "other" and field.spans[start][0] >= field.closing_at):
+                        closing += weight  # "Chào ad,", "Xin cảm ơn.": politeness, unless that is all there is
+                        evidence.append(_evidence(field, start, end, "category:other", weight))
+                        continue
                     scores[cue.label] += weight
                     evidence.append(_evidence(field, start, end, f"category:{cue.label}", weight))
         marks = len(QUESTION_MARK.findall(field.text))
         if marks:
             scores["question"] += min(marks, 2) * 0.5
+    if scores["complaint"] < 1 and scores["question"] < 1:
+        scores["other"] += closing
     complaint, question, other = scores["complaint"], scores["question"], scores["other"]
     substantive = bool(insurance or topics)
     if other >= 1 and complaint < 1 and (question < 1 or not substantive):

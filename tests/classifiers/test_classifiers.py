@@ -275,6 +275,13 @@ CATEGORY = [
     ("Nộp hồ sơ hưởng thai sản 2 tháng rồi vẫn chưa có kết quả.", "complaint"),
     ("Đi khám bị tính tiền dịch vụ dù thẻ BHYT còn hạn, ad kiểm tra giúp em.", "complaint"),
     ("Chúc các anh chị cán bộ BHXH sức khỏe!", "other"),
+    ("Nếu tôi không làm hồ sơ hưởng thất nghiệp bây giờ thì thời gian đóng có được bảo lưu không?", "question"),
+    # greetings and closing formulas are politeness around a question, and "other" alone
+    ("Chào Trung tâm,\nBộ phận một cửa BHXH ở đường Trần Phú có làm việc sáng thứ Bảy không?\nCảm ơn Trung tâm.\nLê Văn Hùng", "question"),
+    ("Chào ad, cho mình xin địa chỉ BHXH cơ sở gần nhất với.\nXin cảm ơn.", "question"),
+    ("Thẻ BHYT của mẹ em đã được cấp lại rồi.\nCảm ơn ad.", "other"),
+    ("Chào ad", "other"),
+    ("Cảm ơn ad", "other"),
 ]
 
 
