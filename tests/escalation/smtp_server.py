@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -35,6 +36,7 @@ class SmtpCapture:
         return "250 OK"
 
     def start(self) -> None:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
