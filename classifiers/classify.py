@@ -32,6 +32,10 @@ PERSON = {fold(word) for word in PERSON_WRITTEN}
 COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"), ("thuong", "hieu"), ("doanh", "nghiep"), ("hop", "tac", "xa"), ("cua", "hang")}
 # Places named for where someone comes from, or a head office elsewhere, count little.
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
+# Words just before a place that say it is where the sender is now.
+NOW = {"gio", "hien", "nay"}
+NOW_WINDOW = 3
+NOW_WEIGHT = 1.5
 QUESTION_MARK = re.compile(r"\?")
 MIN_PROVINCE_SCORE = 1.0
 ELSEWHERE_WEIGHT = 0.3
@@ -317,6 +321,8 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             if not locative and places[0].kind == "alias" and len(written) <= SHORT_ALIAS and not written.isupper():
                 continue  # "hn e đi khám": chat shorthand for "hôm nay", not Hà Nội ("HN" is)
             weight = kind_weight + (1.0 if locative else 0.0)
+            if NOW & set(_immediately_before(field, start, NOW_WINDOW)):
+                weight *= NOW_WEIGHT  # "giờ về Cần Thơ", "hiện ở Tây Ninh": where the matter is now
             if not locative and written.islower() and not written.isascii() and field.capitalised:
                 weight *= LOWER_CASE_WEIGHT  # "lương hưu cao bằng lương cũ", "đất nước hòa bình": common words
             if field.name == "subject":

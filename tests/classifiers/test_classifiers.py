@@ -138,6 +138,8 @@ SEVERAL_PLACES = [  # the matter's place wins over birthplace, hometown, head of
     ("Tôi sinh ra ở Nghệ An, hiện làm việc tại Đồng Nai, công ty chậm đóng BHXH.", "75"),
     ("Công ty tôi có trụ sở chính ở Hà Nội nhưng tôi làm ở chi nhánh tại Đà Nẵng, xin hỏi nộp hồ sơ thai sản ở đâu?", "48"),
     ("Tôi là người Bình Dương nhưng nay làm việc tại Thanh Hóa, nộp hồ sơ hưởng thất nghiệp ở đâu?", "38"),
+    ("Tôi đóng BHXH ở Sài Gòn 10 năm, giờ về Cần Thơ thì rút BHXH một lần ở đâu?", "92"),  # where the sender is now
+    ("Em làm ở Đà Nẵng 3 năm, hiện ở Quảng Ngãi, muốn nhận trợ cấp thất nghiệp thì nộp ở đâu?", "51"),
     ("Công ty chưa trả sổ BHXH cho tôi sau khi nghỉ việc ở Đà Nẵng.\n\n-- \nNguyễn Văn Hòa\nPhường Bến Thành, TP.HCM", "48"),
     ("Cho tôi hỏi cách tra cứu quá trình đóng BHXH.\n\nTrân trọng,\n-- \nLê Thị Mai\nHà Nội", None),
     # a signature under a closing line, without the "-- " delimiter
