@@ -23,7 +23,7 @@ INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
 # Words before a place that say "this is where": the office, the workplace, the hospital.
 LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("q",), ("p",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
             ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",),
-            ("chi", "nhanh")}
+            ("chi", "nhanh"), ("co", "so")}
 # Words before a place that say it is somebody's name or a company's.
 # Written with tone marks: "việc làm Đồng Nai" is a job centre, "Lâm Đồng Nai" would be a name.
 PERSON_WRITTEN = {"anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "bạn", "tên", "là", "nguyễn", "trần", "lê", "phạm", "hoàng", "huỳnh",

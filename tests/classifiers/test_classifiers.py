@@ -103,6 +103,7 @@ OFFICE_NAMES = [
     ("Hôm qua tôi lên BHXH quận 7 nộp hồ sơ thai sản nhưng bị trả về.", "79"),
     ("Tôi nộp hồ sơ ở BHXH khu vực Bình Dương cũ mà chưa thấy phản hồi về BHXH một lần.", "79"),
     ("Cho hỏi BHXH khu vực II làm việc thứ bảy không?", None),  # a region number alone names no province
+    ("BHXH cơ sở Vinh chưa trả kết quả hồ sơ hưu của tôi.", "40"),  # grassroots office (from 1 October 2025)
 ]
 ABBREVIATIONS = [
     ("Em ở HCM, thẻ BHYT hết hạn gia hạn online được không?", "79"),
