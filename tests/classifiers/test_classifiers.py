@@ -283,6 +283,7 @@ CATEGORY = [
     ("Chào Trung tâm,\nBộ phận một cửa BHXH ở đường Trần Phú có làm việc sáng thứ Bảy không?\nCảm ơn Trung tâm.\nLê Văn Hùng", "question"),
     ("Chào ad, cho mình xin địa chỉ BHXH cơ sở gần nhất với.\nXin cảm ơn.", "question"),
     ("Thẻ BHYT của mẹ em đã được cấp lại rồi.\nCảm ơn ad.", "other"),
+    ("Công ty cũ giữ sổ của tôi, nghỉ 2 tháng rồi vẫn không trả.", "complaint"),
     ("Chào ad", "other"),
     ("Cảm ơn ad", "other"),
 ]
