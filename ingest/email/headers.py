@@ -102,7 +102,7 @@ def subject(message: EmailMessage) -> str:
 
 
 def sent_at(message: EmailMessage) -> datetime | None:
-    text = safe_header(message, "Date")
+    text = raw_header(message, "Date")  # parsed once here, not also by policy.default
     if not text:
         return None
     try:

@@ -6,7 +6,6 @@ import hashlib
 import re
 import unicodedata
 from datetime import datetime
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
@@ -14,6 +13,7 @@ from ingest.email import headers
 from ingest.email.autoreply import auto_kind, bounced_message_id
 from ingest.email.charsets import decode_text, fix_header_text
 from ingest.email.html_text import html_to_text
+from ingest.email.mime_policy import message_policy
 from ingest.email.quotes import split_reply
 from tickets.normalized import AttachmentData, Channel, Direction, NormalizedMessage
 
@@ -179,7 +179,7 @@ def parse_email(
     received_at: datetime | None = None,
 ) -> NormalizedMessage:
     _check_is_email(raw)
-    message: EmailMessage = BytesParser(policy=policy.default).parsebytes(_normalize_line_endings(raw))  # type: ignore[assignment]
+    message: EmailMessage = BytesParser(policy=message_policy()).parsebytes(_normalize_line_endings(raw))  # type: ignore[assignment]
     texts: list[tuple[str, str]] = []
     attachments: list[AttachmentData] = []
     _walk_body(message, max_attachment_bytes, texts, attachments)
