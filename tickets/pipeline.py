@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from ingest.registry import ParseContext, parser_for
 from tickets.db import session_scope
@@ -83,14 +84,18 @@ def classification_text(engine: Engine, ticket_id: int) -> tuple[str, str, str]:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             raise LookupError(f"ticket {ticket_id} does not exist")
-        texts = session.execute(
-            select(Message.clean_text)
-            .where(Message.ticket_id == ticket_id, Message.direction == "inbound", Message.is_auto_reply.is_(False))  # type: ignore[arg-type, attr-defined]
-            .where(Message.reply_token.is_(None))  # type: ignore[union-attr]  # units' answers are not the request
-            .order_by(Message.id)  # type: ignore[arg-type]
-        ).scalars().all()
-        body = "\n\n".join(texts)[:MAX_CLASSIFIED_CHARS]
-        return ticket.subject, body, ticket.channel
+        return ticket.subject, request_text(session, ticket_id), ticket.channel
+
+
+def request_text(session: Session, ticket_id: int) -> str:
+    """The clean text of a ticket's inbound, human messages (not auto-replies, not units' answers)."""
+    texts = session.execute(
+        select(Message.clean_text)
+        .where(Message.ticket_id == ticket_id, Message.direction == "inbound", Message.is_auto_reply.is_(False))  # type: ignore[arg-type, attr-defined]
+        .where(Message.reply_token.is_(None))  # type: ignore[union-attr]  # units' answers are not the request
+        .order_by(Message.id)  # type: ignore[arg-type]
+    ).scalars().all()
+    return "\n\n".join(texts)[:MAX_CLASSIFIED_CHARS]
 
 
 def classify_ticket(engine: Engine, ticket_id: int) -> bool:

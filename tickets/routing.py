@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -19,7 +19,8 @@ class TicketTags:
     topics: tuple[str, ...]
     channel: str
     confidence: dict[str, float] = field(default_factory=dict)
-    text: str = ""  # subject and new text, for keyword conditions
+    # Subject and new text, for keyword conditions: read only when a rule has keywords.
+    text: Callable[[], str] = field(default=lambda: "", compare=False)
 
 
 @cache
@@ -57,7 +58,7 @@ def conditions_hold(when: RuleConditions, tags: TicketTags) -> bool:
     if when.min_confidence is not None:
         if any(tags.confidence.get(name, 0.0) < when.min_confidence for name in _confidences_considered(when)):
             return False
-    if when.keywords and not _keyword_pattern(when.keywords).search(fold(tags.text)):
+    if when.keywords and not _keyword_pattern(when.keywords).search(fold(tags.text())):
         return False
     return True
 

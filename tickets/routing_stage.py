@@ -9,6 +9,8 @@ message names the province); anything a coordinator has decided on is left alone
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 CLOSED_TICKET_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value, TicketStatus.SPAM.value)
 
 
-def ticket_tags(ticket: Ticket, text: str) -> TicketTags:
+def ticket_tags(ticket: Ticket, text: Callable[[], str]) -> TicketTags:
     return TicketTags(
         category=ticket.category,
         insurance_types=tuple(ticket.insurance_types),
@@ -40,20 +42,23 @@ def ticket_tags(ticket: Ticket, text: str) -> TicketTags:
 
 def route(engine: Engine, ticket_id: int) -> list[int]:
     """Returns the ids of escalations that are ready to send now (rules without review)."""
-    from tickets.pipeline import classification_text
+    from tickets.pipeline import request_text
 
-    subject, body, _channel = classification_text(engine, ticket_id)
     rules = routing(runtime.settings()).rules.rules
     with session_scope(engine) as session:
-        ticket = lock_ticket(session, ticket_id)
+        ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.status in CLOSED_TICKET_STATUSES:
             return []
-        tags = ticket_tags(ticket, f"{subject}\n{body}")
-        rule = first_matching_rule(rules, tags)
-        if rule is None:
+        text = cache(lambda: f"{ticket.subject}\n{request_text(session, ticket_id)}")
+        if first_matching_rule(rules, ticket_tags(ticket, text)) is None:
+            return []  # most tickets (questions, thanks) end here, without a lock
+        ticket = lock_ticket(session, ticket_id)
+        if ticket is None:
             return []
-        unit_id = target_unit_id(rule, tags)
-        if unit_id is None:
+        tags = ticket_tags(ticket, text)
+        rule = first_matching_rule(rules, tags)  # again, under the lock: the tags may just have changed
+        unit_id = target_unit_id(rule, tags) if rule is not None else None
+        if rule is None or unit_id is None:
             return []
         existing = list(session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id)).scalars())  # type: ignore[arg-type]
         if any(e.unit_id == unit_id or e.rerouted_from == unit_id for e in existing):

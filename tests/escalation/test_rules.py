@@ -111,7 +111,8 @@ def test_a_broken_rules_file_stops_the_cli_with_every_mistake(tmp_path: Path, mo
 def tags(**values: object) -> TicketTags:
     base: dict[str, object] = {"category": "complaint", "insurance_types": ("BHYT",), "province_code": "75", "topics": ("thẻ BHYT",), "channel": "email", "confidence": {"category": 0.9, "province": 0.8, "insurance_types": 0.9}, "text": ""}
     base.update(values)
-    return TicketTags(**base)  # type: ignore[arg-type]
+    text = str(base.pop("text"))
+    return TicketTags(**base, text=lambda: text)  # type: ignore[arg-type]
 
 
 def rule(name: str, to: str = "province", **when: object) -> Rule:
