@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TypeVar
 
-from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, lexicon
+from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, TriePayload, lexicon
 from classifiers.result import Classification, Evidence
 from classifiers.text import fold, one_tone_style, token_spans, words_of
 from ingest.email.quotes import split_reply
@@ -102,13 +102,15 @@ def _scan(words: list[str], trie: TrieNode) -> tuple[list[CueSpan], list[CueSpan
         node = head(words[index])
         if node is None:
             continue
-        cue_hit = subject_hit = place_hit = None
+        cue_hit: CueSpan | None = None
+        subject_hit: CueSpan | None = None
+        place_hit: PlaceSpan | None = None
         after = index
         while True:
             after += 1
-            payload = node.get(END)
+            payload: TriePayload | None = node.get(END)
             if payload is not None:
-                cues, subject_cues, places = payload  # type: ignore[misc]
+                cues, subject_cues, places = payload
                 if cues:
                     cue_hit = (index, after, cues)
                 if subject_cues:
@@ -117,7 +119,7 @@ def _scan(words: list[str], trie: TrieNode) -> tuple[list[CueSpan], list[CueSpan
                     place_hit = (index, after, places)
             if after == count:
                 break
-            node = node.get(words[after])  # type: ignore[assignment]
+            node = node.get(words[after])
             if node is None:
                 break
         if cue_hit:

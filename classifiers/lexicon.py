@@ -12,11 +12,11 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from classifiers.text import fold, words_of
 
 DATA = Path(__file__).resolve().parent / "data"
-MAX_PHRASE_TOKENS = 6
 WEAK_CUE_WEIGHT = 0.4
 WEAK_NAME_WEIGHT = 0.6
 
@@ -57,7 +57,8 @@ class Place:
 # (topics, insurance names, neutral and spam phrases) are matched apart from category cues, so
 # "không trả sổ" is both a complaint and, inside it, the social-insurance book.
 END = ""
-TrieNode = dict[str, "TrieNode | tuple[tuple[Cue, ...], tuple[Cue, ...], tuple[Place, ...]]"]
+TriePayload = tuple[tuple["Cue", ...], tuple["Cue", ...], tuple["Place", ...]]
+TrieNode = dict[str, Any]  # word → TrieNode, END → TriePayload
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, .
             child = node.get(word)
             if child is None:
                 child = node[word] = {}
-            node = child  # type: ignore[assignment]
+            node = child
         found = tuple(cues[key]) if key in cues else no_cues
         subject = tuple(cue for cue in found if cue.family != "category") if found else no_cues
         node[END] = (found, subject, tuple(places.get(key, ())))
