@@ -71,6 +71,10 @@ def backoff_seconds(consecutive_errors: int, interval: float, cap: float) -> flo
 def in_backoff(health: SourceHealth | None, interval: float, cap: float, now: datetime) -> bool:
     if health is None or health.consecutive_errors <= 0 or health.last_attempt_at is None:
         return False
+    # The source said when to come back (the Graph API's estimated_time_to_regain_access).
+    retry_after = (health.details or {}).get("retry_after_until")
+    if retry_after and now < datetime.fromisoformat(retry_after):
+        return True
     wait = backoff_seconds(health.consecutive_errors, interval, cap)
     return now < health.last_attempt_at + timedelta(seconds=wait)
 
@@ -95,16 +99,17 @@ def record_poll_success(engine: Engine, name: str, kind: str, details: dict[str,
         row.last_success_at = now
         row.consecutive_errors = 0
         row.failing_since = None
-        if details:
-            row.details = {**(row.details or {}), **details}
+        row.details = {k: v for k, v in {**(row.details or {}), **(details or {})}.items() if k != "retry_after_until"}
         session.add(row)
 
 
-def record_poll_failure(engine: Engine, name: str, kind: str, error: str) -> int:
+def record_poll_failure(engine: Engine, name: str, kind: str, error: str, retry_after_seconds: float = 0.0) -> int:
     with session_scope(engine) as session:
         row = _health_row(session, name, kind)
         now = utcnow()
         row.last_attempt_at = now
+        if retry_after_seconds > 0:
+            row.details = {**(row.details or {}), "retry_after_until": (now + timedelta(seconds=retry_after_seconds)).isoformat()}
         row.consecutive_errors = (row.consecutive_errors or 0) + 1
         row.failing_since = row.failing_since or now
         row.last_error = error[:MAX_ERROR_LENGTH]
@@ -181,7 +186,8 @@ def poll_source_now(settings: Settings, engine: Engine, name: str, *, force: boo
             return PollOutcome(name, "lease_lost", str(exc))
         except Exception as exc:  # noqa: BLE001 - any error of one source is that source's, recorded
             error = f"{type(exc).__name__}: {exc}"
-            errors = record_poll_failure(engine, name, spec.kind, error)
+            retry_after = float(getattr(exc, "retry_after_seconds", 0.0) or 0.0)
+            errors = record_poll_failure(engine, name, spec.kind, error, retry_after)
             log.warning("poll failed", extra={"source": name, "consecutive_errors": errors, "error": error})
             return PollOutcome(name, "failed", error)
     record_poll_success(engine, name, spec.kind, {"fence_token": lease.token})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,11 +17,11 @@ from sqlalchemy.engine import Engine
 from config.settings import Settings, load_settings
 from tests.workers.redis_server import RedisServer
 from tickets.db import dispose_engines, session_scope
-from tickets.models import Checkpoint, SourceHealth
+from tickets.models import Checkpoint, SourceHealth, utcnow
 from tiepnhan import runtime
 from tiepnhan import scheduler as scheduler_module
 from tiepnhan.locks import InProcessSourceLocks, LeaseLost, RedisSourceLocks, guard_checkpoint_writes, holding
-from tiepnhan.scheduler import Scheduler, poll_source_now
+from tiepnhan.scheduler import Scheduler, in_backoff, poll_source_now, read_health
 
 
 def mailbox(name: str, interval: float) -> dict[str, Any]:
@@ -205,6 +206,32 @@ def test_a_failing_source_backs_off_alone(make_settings: Callable[..., tuple[Set
         assert bad.consecutive_errors == pollers["bad"].polls and bad.last_success_at is None
         assert bad.failing_since is not None and "provider down" in (bad.last_error or "")
         assert good.consecutive_errors == 0 and good.last_success_at is not None
+
+
+def test_a_source_that_says_when_to_come_back_is_not_polled_before(make_settings: Callable[..., tuple[Settings, Engine]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.facebook.ratelimit import GraphThrottled
+
+    settings, engine = make_settings(None, [mailbox("throttled", 0.1)])
+
+    class Throttled:
+        name, kind, polls = "throttled", "imap", 0
+
+        def poll_once(self, engine: Engine, enqueue: bool = True) -> None:
+            self.polls += 1
+            raise GraphThrottled("(#4) Application request limit reached", code=4, retry_after_seconds=1800)
+
+    poller = Throttled()
+    monkeypatch.setattr(scheduler_module, "pollers_by_name", lambda _settings: {"throttled": poller})
+    assert poll_source_now(settings, engine, "throttled").status == "failed"
+    with session_scope(engine) as session:
+        health = session.get(SourceHealth, "throttled")
+        assert health is not None and health.details["retry_after_until"]
+    # The exponential backoff after one error (0.1 s) has long passed; the source's own word holds.
+    later = utcnow() + timedelta(minutes=5)
+    assert in_backoff(read_health(engine)["throttled"], 0.1, 3600, later)
+    assert not in_backoff(read_health(engine)["throttled"], 0.1, 3600, later + timedelta(minutes=30))
+    time.sleep(0.3)
+    assert poll_source_now(settings, engine, "throttled").status == "backing_off" and poller.polls == 1
 
 
 def test_status_exits_non_zero_when_a_source_fails_too_long(
