@@ -29,6 +29,11 @@ CASES = [
     (None, "Xin cảm ơn BHXH tỉnh Gia Lai đã giải quyết hồ sơ hưu của bố tôi rất nhanh.", ["BHXH"], "52", "other"),
     (None, "Con tôi sinh viên năm 2 ở Cần Thơ, trường bắt mua BHYT nhưng đã có thẻ hộ gia đình ở quê, có phải mua nữa không?", ["BHYT"], "92", "question"),
     (None, "Tôi có 2 sổ BHXH, một ở Hải Phòng một ở Quảng Ninh, gộp sổ làm ở đâu?", ["BHXH"], None, "question"),
+    # teencode, no tone marks
+    (None, "ad oi e dong bh tn 1 nam r, gio nghi thi dc nhan tien k a", ["BHTN"], None, "question"),
+    (None, "cty e no bh 8 thang roi, gio e nghi thi lam sao lay so", ["BHXH"], None, "complaint"),
+    (None, "ck e mat r, e dc nhan tien tuat k ad", ["BHXH"], None, "question"),
+    (None, "e dang huong tctn thang thu 2 ma chua thay tien ve tk", ["BHTN"], None, "complaint"),
     (None, "Có ai bị nhắn tin giả danh BHXH bảo cập nhật dữ liệu không, mình vừa bị lừa mất 5 triệu.", [], None, "complaint"),
 ]
 
