@@ -228,6 +228,9 @@ NO_INSURANCE = [
     ("Dịch vụ rút BHXH 1 lần nhanh, ứng trước 80%, liên hệ zalo 09xx", "other"),
     ("Vay tiền nhanh không thế chấp, giải ngân trong ngày, inbox ngay", "other"),
     ("Nhận làm thẻ BHYT giá rẻ, hotline 0912xxx, phí dịch vụ thấp", "other"),
+    ("Nhận đáo hạn thẻ tín dụng, rút tiền BHXH 1 lần hồ sơ nhanh, ib để được tư vấn", "other"),
+    ("Dịch vụ làm lại sổ BHXH, thẻ BHYT nhanh, uy tín, LH 0987xxxxxx", "other"),
+    ("Mình có nhóm Zalo hỗ trợ rút bảo hiểm xã hội, ai cần thì kết bạn", "other"),
 ]
 
 
@@ -263,6 +266,9 @@ ABOUT = [
     ("Công ty không trả sổ BHXH cho tôi nên tôi chưa nộp được hồ sơ hưởng thất nghiệp.", ["BHTN", "BHXH"], "complaint"),
     ("Tôi nghỉ hưu rồi, thẻ BHYT hưu trí có được cấp tự động không?", ["BHXH", "BHYT"], "question"),
     ("Em tham gia BHXH tự nguyện được 2 năm, có được cấp thẻ BHYT miễn phí không?", ["BHXH", "BHYT"], "question"),
+    ("My employer deducted social insurance from my salary but never paid it to the agency.", ["BHXH"], "complaint"),
+    ("Tôi bị mất thẻ BHYT, cấp lại mất bao lâu?", ["BHYT"], "question"),  # a lost card: how to replace it
+    ("Công ty tôi chưa đóng BHYT nên tôi đi khám phải trả toàn bộ tiền.", ["BHYT"], "complaint"),
     ("I submitted my health insurance reimbursement claim to the social insurance office in Da Nang two months ago and got no reply.", ["BHYT"], "complaint"),
 ]
 
