@@ -15,46 +15,80 @@ from __future__ import annotations
 
 import re
 
+# The attribution's verb at the end, perhaps followed by ":" and a Zoho-style "----".
 _ATTRIBUTION_END = re.compile(
-    r"(wrote|writes|đã viết|viết|a écrit|schrieb|escribió|ha scritto|schreef|skrev|napisał|escreveu|написал[аи]?|написав|пишет|寫道|写道|wrote\s*>)\s*:?\s*$",
+    r"(wrote|writes|đã viết|viết|a écrit|schrieb|escribió|ha scritto|schreef|geschreven|skrev|napisał(\(a\))?|escreveu|написал[аи]?|написав|пишет|пише|寫道|写道|wrote\s*>)\s*:?\s*-*\s*$",
     re.IGNORECASE,
 )
+# ... or the verb inside and the line ending in ":" ("X <x@y> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:").
+_ATTRIBUTION_VERB = re.compile(r"\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napisał|escreveu|написал|đã viết)\b", re.IGNORECASE)
+# ... or, after a date, the author's address and ":" ("2016-10-24 15:36 GMT+02:00 Foo <foo@bar>:").
+_ADDRESS_COLON_END = re.compile(r"<?[^<>\s]+@[^<>\s]+>?\s*:\s*$")
+# Gmail's date-first attribution, even cut short: "2016-03-03 17:21 GMT+01:00 Some One".
+_GMAIL_STAMP = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}\s*GMT[+-]\d{1,2}:?\d{2}\s+\S")
+# A date-first line that names an address and is followed by a quote ("2013/7/20 X <x@y>").
+_DATED_ADDRESS = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b.*<[^<>\s]+@[^<>\s]+>\s*$")
+_EMAIL_ADDRESS = re.compile(r"[\w.+\-]+@[\w\-]+\.[\w.\-]+")
+_DATEISH = re.compile(r"\b(1[89]|20)\d{2}\b|\b\d{1,2}:\d{2}\b")
 _ATTRIBUTION_START = re.compile(
     r"^\s*(On|Vào|Le|Am|El|Il|Op|Den|På|W dniu|Em|Dnia|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\w+day|Thứ|Ngày|Chủ nhật|[\d年月日 ]+)\b",
     re.IGNORECASE,
 )
 _ORIGINAL_SEPARATOR = re.compile(
-    r"^\s*(-{2,}\s*(Original Message|Tin nhắn gốc|Thư gốc|Message d'origine|Ursprüngliche Nachricht|Mensaje original|Messaggio originale|Oorspronkelijk bericht|Oryginalna wiadomość|Mensagem original|Исходное сообщение|原始邮件)\s*-{2,}|_{10,})\s*$",
+    r"^\s*\*?\s*(-{2,}\s*(Original Message|Tin nhắn gốc|Thư gốc|Message d'origine|Ursprüngliche Nachricht|Mensaje original|Messaggio originale|Oorspronkelijk bericht|Oryginalna wiadomość|Mensagem original|Исходное сообщение|原始邮件)\s*-{2,}|_{10,})\s*\*?\s*$",
     re.IGNORECASE,
 )
-_HEADER_FROM = re.compile(r"^\s*\*?(From|Từ|De|Von|Van|Od|От|Från|Fra|发件人)\s*\*?\s*:", re.IGNORECASE)
+_HEADER_FROM = re.compile(r"^\s*\*?(From|Từ|De|Da|Von|Van|Od|От|Från|Fra|发件人)\s*\*?\s*:", re.IGNORECASE)
 _HEADER_NEXT = re.compile(
-    r"^\s*\*?(Sent|Date|Đã gửi|Gửi|Ngày|Envoyé|Gesendet|Enviado|Inviato|Verzonden|Wysłano|Отправлено|Skickat|Sendt|To|Đến|Subject|Chủ đề|发送时间|Data)\s*\*?\s*:",
+    r"^\s*\*?(Sent|Date|Đã gửi|Gửi|Ngày|Envoyé|Gesendet|Enviado|Inviato|Verzonden|Wysłano|Отправлено|Skickat|Sendt|To|Đến|Subject|Chủ đề|发送时间|Data|A|Oggetto|Risposta|Betreff|An|Objet|Asunto|Para)\s*\*?\s*:",
     re.IGNORECASE,
 )
 _FORWARDED = re.compile(r"^\s*-{3,}\s*(Forwarded message|Begin forwarded message|Thư được chuyển tiếp|Tin nhắn được chuyển tiếp)", re.IGNORECASE)
 _SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
 _MOBILE_SIGNATURE = re.compile(
-    r"^\s*(Sent from my \w+|Sent from (Yahoo|Mail|Outlook)\b.*|Get Outlook for \w+.*|Gửi từ (iPhone|điện thoại|Yahoo|Samsung|thiết bị)\b.*|Được gửi từ .*|Sent with .*|Envoyé de mon .*|Von meinem .* gesendet)\s*$",
+    r"^\s*(Sent from my \w[\w\- ]{0,40}|Sent from (Yahoo|Mail|Outlook)\b.*|Get Outlook for \w+.*|Gửi từ (iPhone|điện thoại|Yahoo|Samsung|thiết bị)\b.*|Được gửi từ .*|Sent with .*|"
+    r"Envoyé (de|depuis) mon \w[\w\- ]{0,40}|Von meinem .* gesendet|(Sendt fra min|Skickat från min|Enviado desde mi|Enviado do meu|Verstuurd vanaf mijn|Inviato dal mio) \w[\w\- ]{0,40})\s*$",
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"^\s*>")
 
 
 def _attribution_at(lines: list[str], index: int) -> int:
-    """How many lines (1-3) form an attribution starting at `index`, or 0."""
+    """How many lines form an attribution starting at `index` (its first 1-4 non-blank lines
+    within the next six: clients wrap and split it), or 0."""
     first = lines[index].strip()
     if not first or _QUOTED.match(first):
         return 0
-    for span in (1, 2, 3):
-        if index + span > len(lines):
+    if _GMAIL_STAMP.match(first):
+        return 1
+    if _DATED_ADDRESS.match(first) and _quote_follows(lines, index + 1):
+        return 1
+    starts = bool(_ATTRIBUTION_START.search(first))
+    opens_like_attribution = starts or bool(_EMAIL_ADDRESS.search(first)) or "<" in first or bool(_DATEISH.search(first))
+    if not opens_like_attribution:
+        return 0
+    spans = [i for i in range(index, min(len(lines), index + 6)) if lines[i].strip()][:4]
+    for count in range(1, len(spans) + 1):
+        if count > 1 and _ATTRIBUTION_START.search(lines[spans[count - 1]]):
+            break  # the attribution starts on that line, not here
+        joined = " ".join(lines[i].strip() for i in spans[:count])
+        if len(joined) >= 300:
             break
-        joined = " ".join(line.strip() for line in lines[index : index + span])
-        opens_like_attribution = bool(_ATTRIBUTION_START.search(first)) or "@" in first or "<" in first
-        if _ATTRIBUTION_END.search(joined) and opens_like_attribution:
-            if len(joined) < 300:
-                return span
+        ends_like_attribution = bool(_ATTRIBUTION_END.search(joined)) or (
+            "@" in joined and joined.endswith(":") and (bool(_ATTRIBUTION_VERB.search(joined)) or (starts and bool(_ADDRESS_COLON_END.search(joined))))
+        )
+        if ends_like_attribution:
+            return spans[count - 1] - index + 1
+    # A truncated one at the very end: "Am 21.04.2016 17:48 schrieb "X" <x@example.com"
+    rest = [line for line in lines[index + 1 :] if line.strip()]
+    if starts and not rest and "@" in first and _ATTRIBUTION_VERB.search(first):
+        return 1
     return 0
+
+
+def _quote_follows(lines: list[str], index: int) -> bool:
+    following = next((line for line in lines[index:] if line.strip()), "")
+    return bool(_QUOTED.match(following) or following.lstrip().startswith("|"))
 
 
 def _outlook_header_at(lines: list[str], index: int) -> bool:
@@ -102,11 +136,25 @@ def _after_leading_quote(lines: list[str]) -> list[str]:
     return lines[index:] if index < len(lines) and index > 0 else []
 
 
+MAX_MOBILE_SIGNATURE = 80  # "Sent from my …" is a short line of its own, not a sentence
+
+
 def signature_start(lines: list[str]) -> int | None:
     for index, line in enumerate(lines):
-        if _SIGNATURE_DELIMITER.match(line) or _MOBILE_SIGNATURE.match(line):
+        if _SIGNATURE_DELIMITER.match(line) or (len(line.strip()) <= MAX_MOBILE_SIGNATURE and _MOBILE_SIGNATURE.match(line)):
             return index
     return None
+
+
+# Lines of rules only (a separator left above the cut history, Gmail's tracking mark "ᐧ").
+_RULE_LINE = re.compile(r"^[\s\-_=*~—–·•ᐧ]*$")
+
+
+def _drop_trailing_rules(lines: list[str]) -> list[str]:
+    end = len(lines)
+    while end > 0 and _RULE_LINE.match(lines[end - 1]):
+        end -= 1
+    return lines[:end]
 
 
 def split_reply(text: str) -> tuple[str, str]:
@@ -124,7 +172,7 @@ def split_reply(text: str) -> tuple[str, str]:
     if signature is not None and signature > 0:
         body = body[:signature]
     # Inline replies: '>' lines left between new paragraphs are still quotes.
-    kept = [line for line in body if not _QUOTED.match(line)]
+    kept = _drop_trailing_rules([line for line in body if not _QUOTED.match(line)])
     new_text = "\n".join(kept).strip()
     if not new_text:  # nothing but quotes: keep it all rather than lose the message
         return text.strip(), ""

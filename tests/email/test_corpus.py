@@ -139,4 +139,4 @@ def test_reply_trimming_agreement() -> None:
             exact += split_reply(text)[0].strip() == row["reply_text"].strip()
             total += 1
     print(f"reply trimming exact agreement {exact}/{total}")
-    assert exact / total >= 0.55
+    assert exact / total >= 0.85  # 65/72 reached; the rest differ by design (inline quotes, forwards)
