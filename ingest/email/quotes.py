@@ -23,7 +23,7 @@ _ATTRIBUTION_END = re.compile(
 # ... or the verb inside and the line ending in ":" ("X <x@y> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:").
 _ATTRIBUTION_VERB = re.compile(r"\b(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|napisał|escreveu|написал|đã viết)\b", re.IGNORECASE)
 # ... or, after a date, the author's address and ":" ("2016-10-24 15:36 GMT+02:00 Foo <foo@bar>:").
-_ADDRESS_COLON_END = re.compile(r"<?[^<>\s]+@[^<>\s]+>?\s*:\s*$")
+_ADDRESS_COLON_END = re.compile(r"<\s*[^<>\s]+@[^\s]*>\s*:\s*$")
 # Gmail's date-first attribution, even cut short: "2016-03-03 17:21 GMT+01:00 Some One".
 _GMAIL_STAMP = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}\s*GMT[+-]\d{1,2}:?\d{2}\s+\S")
 # A date-first line that names an address and is followed by a quote ("2013/7/20 X <x@y>").
