@@ -57,11 +57,13 @@ def insert_ignoring_duplicates(
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(conflict_columns))
+    # One statement executed for many parameter sets (not one VALUES list per call): compiled
+    # once and cached, and sent in batches by SQLAlchemy's "insertmanyvalues".
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
     if returning is None:
-        session.execute(statement)
+        session.execute(statement, list(rows))
         return []
-    return [row[0] for row in session.execute(statement.returning(table.c[returning]))]
+    return [row[0] for row in session.execute(statement.returning(table.c[returning]), list(rows))]
 
 
 # --- raw items ----------------------------------------------------------------------------

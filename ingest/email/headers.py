@@ -15,6 +15,7 @@ from ingest.email.charsets import fix_header_text
 
 NO_SUBJECT = "(không có tiêu đề)"
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_MESSAGE_ID_FIELD = re.compile(rb"(?im)^message-id[ \t]*:((?:.*)(?:\r?\n[ \t].*)*)")
 _TICKET_REF = re.compile(r"\[\s*TN[-\s]?(\d{1,9})\s*\]", re.IGNORECASE)
 _REPLY_TOKEN = re.compile(r"^[^+@\s]+\+(TN-\d+\.[a-z0-9]+)@", re.IGNORECASE)
 
@@ -138,17 +139,28 @@ def body_fingerprint(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def header_block(raw: bytes) -> bytes:
+    """The bytes up to the blank line that ends the header (RFC 5322 section 2.1)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[: min(ends) + 2] if ends else raw
+
+
 def email_external_id(raw: bytes) -> str:
     """Stable id of a raw email, from its header only: "<Message-ID>" or "sha256:<hex>".
 
     A buggy client may reuse a Message-ID for different content, so the id also carries a
     short hash of the body: two deliveries of one message share it, different mails do not.
     """
-    try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-        ids = message_ids(str(headers.get("Message-ID") or ""))
-    except Exception:  # noqa: BLE001
-        ids = []
+    block = header_block(raw)
+    # The header field, unfolded (RFC 5322 section 2.2.3); the parser only when it is not plain.
+    match = _MESSAGE_ID_FIELD.search(block)
+    ids = message_ids(match.group(1).decode("ascii", "replace")) if match else []
+    if not ids:
+        try:
+            headers = BytesHeaderParser(policy=compat32).parsebytes(block)
+            ids = message_ids(str(headers.get("Message-ID") or ""))
+        except Exception:  # noqa: BLE001
+            ids = []
     if not ids:
         return f"sha256:{hashlib.sha256(raw).hexdigest()}"
     return f"{ids[0]}#{body_fingerprint(raw)[:16]}"
