@@ -163,3 +163,38 @@ def test_idle_defaults_follow_rfc_2177(dovecot: Dovecot) -> None:  # noqa: F811
     assert config.idle is True and config.idle_timeout_seconds < 29 * 60
     with pytest.raises(ConfigError, match="idle_timeout_seconds"):
         mailbox(dovecot, idle_timeout_seconds=30 * 60)
+
+
+def test_tiepnhan_poll_uses_idle_between_interval_polls(dovecot: Dovecot, tmp_path: Path) -> None:  # noqa: F811
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'poll.db'}"
+    config = tmp_path / "tiepnhan.toml"
+    config.write_text(
+        f'database_url = "{url}"\n[[mailboxes]]\nname = "hotro"\nhost = "127.0.0.1"\nport = {dovecot.port}\nsecurity = "plain"\n'
+        f'username = "{USER}"\npassword = "{PASSWORD}"\ntimeout_seconds = 10\npoll_interval_seconds = 3600\n',
+        encoding="utf-8",
+    )
+    engine = get_engine(url)
+    migrate(engine)
+    append(dovecot, 0)
+    env = {**os.environ, "TIEPNHAN_CONFIG": str(config)}
+    env.pop("TIEPNHAN_DATABASE_URL", None)
+    env.pop("TIEPNHAN_REDIS_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "tiepnhan.cli", "poll"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: raw_count(engine) == 1, 60, "the first interval poll")
+        append(dovecot, 1)  # the next interval poll is an hour away: only IDLE can bring this in
+        wait_for(lambda: raw_count(engine) == 2, 30, "the appended message, through IDLE")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert distinct_ids(engine) == (2, 2)
+    dispose_engines()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Annotated
 
@@ -36,16 +37,24 @@ def register(app: typer.Typer) -> None:
                 from tiepnhan.scheduler import reconcile as resume_unfinished
 
                 resume_unfinished(engine, settings)
-            while True:
-                for name in names:
-                    outcome = poll_source_now(settings, engine, name, force=once)
-                    failed |= outcome.status == "failed"
-                    console.print(f"{name}: {outcome.status}" + (f" — {outcome.error}" if outcome.error else ""), markup=False, highlight=False)
-                if once:
-                    if embedded:
-                        drain()
-                    break
-                time.sleep(min([m.poll_interval_seconds for m in settings.mailboxes] + [p.poll_interval_seconds for p in settings.facebook_pages]))
+            stop_idle = threading.Event()
+            if not once:  # IMAP IDLE (RFC 2177) between the interval polls: ingest/imap/idle.py
+                from ingest.imap.idle import start_idle_watchers
+
+                start_idle_watchers(settings, engine, stop_idle)
+            try:
+                while True:
+                    for name in names:
+                        outcome = poll_source_now(settings, engine, name, force=once)
+                        failed |= outcome.status == "failed"
+                        console.print(f"{name}: {outcome.status}" + (f" — {outcome.error}" if outcome.error else ""), markup=False, highlight=False)
+                    if once:
+                        if embedded:
+                            drain()
+                        break
+                    time.sleep(min([m.poll_interval_seconds for m in settings.mailboxes] + [p.poll_interval_seconds for p in settings.facebook_pages]))
+            finally:
+                stop_idle.set()
         if failed:
             raise typer.Exit(1)
 
