@@ -125,6 +125,7 @@ def source_statuses(settings: Settings, engine: Engine, now: datetime | None = N
             token = (row.details or {}).get("token")
             if isinstance(token, dict) and token.get("warning"):
                 status.warning = str(token["warning"])
+            status.warning = status.warning or sync_in_progress((row.details or {}).get("sync_progress"))
             status.failing_too_long = bool(
                 status.configured and row.consecutive_errors > 0 and row.failing_since is not None and now - row.failing_since > threshold
             )
@@ -216,3 +217,11 @@ def escalation_counts(engine: Engine) -> dict[str, int]:
     with session_scope(engine) as session:
         rows = session.execute(select(Escalation.status, func.count()).group_by(Escalation.status)).all()  # type: ignore[arg-type]
     return {str(s): int(n) for s, n in rows}
+
+
+def sync_in_progress(progress: Any) -> str | None:
+    """"đồng bộ INBOX: 2,400/10,000" while a large sync (a first sync, a resync) is under way."""
+    if not isinstance(progress, dict):
+        return None
+    running = [f"{folder}: {p['fetched']:,}/{p['total']:,}" for folder, p in progress.items() if isinstance(p, dict) and p.get("fetched", 0) < p.get("total", 0)]
+    return ("đồng bộ " + "; ".join(running)) if running else None

@@ -275,3 +275,11 @@ def test_status_exits_non_zero_when_a_source_fails_too_long(
     data = json.loads(result.stdout.strip().splitlines()[-1])
     assert data["healthy"] is False
     assert [s["name"] for s in data["sources"] if s["failing_too_long"]] == ["bad"]
+
+
+def test_status_shows_a_large_sync_under_way() -> None:
+    from tiepnhan.status import sync_in_progress
+
+    assert sync_in_progress({"INBOX": {"fetched": 2400, "total": 10000}, "Đã xử lý": {"fetched": 5, "total": 5}}) == "đồng bộ INBOX: 2,400/10,000"
+    assert sync_in_progress({"INBOX": {"fetched": 7, "total": 7}}) is None
+    assert sync_in_progress(None) is None
