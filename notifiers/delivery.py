@@ -23,6 +23,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from config.settings import Settings
 from config.units import Unit
@@ -35,6 +36,7 @@ from tickets.directory import routing
 from tickets.escalation_models import READY_TO_SEND, DeliveryAttempt, Escalation, EscalationStatus
 from tickets.escalations import due_at
 from tickets.models import Ticket, TicketStatus, utcnow
+from tickets.routing_stage import CLOSED_TICKET_STATUSES
 from tickets.store import add_event, register_thread_keys, set_status
 
 log = logging.getLogger(__name__)
@@ -136,6 +138,11 @@ def _claim(engine: Engine, escalation_id: int, kind: str, now: datetime, stale_b
         return session.execute(statement).rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
+def _ticket_closed(session: Session, escalation: Escalation) -> bool:
+    ticket = session.get(Ticket, escalation.ticket_id)
+    return ticket is not None and ticket.status in CLOSED_TICKET_STATUSES
+
+
 def _release(engine: Engine, escalation_id: int, kind: str, attempt_id: int, error: str, permanent: bool, settings: Settings, now: datetime) -> Outcome:
     with session_scope(engine) as session:
         attempt = session.get(DeliveryAttempt, attempt_id)
@@ -147,6 +154,8 @@ def _release(engine: Engine, escalation_id: int, kind: str, attempt_id: int, err
         give_up = permanent or escalation.attempts >= settings.escalation.max_attempts
         if kind == "reminder":
             escalation.reminded_at = None if not give_up else escalation.reminded_at
+        elif _ticket_closed(session, escalation):
+            escalation.status, give_up = EscalationStatus.RESOLVED.value, True  # nothing left to send
         elif give_up:
             escalation.status = EscalationStatus.FAILED.value
         else:
@@ -166,7 +175,8 @@ def _record_sent(engine: Engine, escalation_id: int, kind: str, attempt_id: int,
         attempt.status, attempt.finished_at = "sent", utcnow()
         session.add(attempt)
         if kind == "escalation":
-            escalation.status = EscalationStatus.SENT.value
+            # The ticket may have been resolved while the mail was on its way: close it too.
+            escalation.status = EscalationStatus.RESOLVED.value if _ticket_closed(session, escalation) else EscalationStatus.SENT.value
             escalation.sent_at = now
             escalation.due_at = due_at(now, escalation.sla_hours)
             escalation.attempts += 1

@@ -162,10 +162,10 @@ def resolve_ticket(engine: Engine, ticket_id: int, actor: str, reason: str | Non
         now = utcnow()
         closed = []
         for escalation in session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id)).scalars():  # type: ignore[arg-type]
-            if escalation.status in (EscalationStatus.PROPOSED.value, EscalationStatus.REJECTED.value, EscalationStatus.RESOLVED.value):
-                continue  # never sent: nothing to close with the unit
-            if escalation.status in READY_TO_SEND or escalation.status == EscalationStatus.QUEUED.value:
-                continue  # still to be sent: left for the coordinator to reject
+            # Everything still open closes with the ticket, so nothing waiting is sent after it;
+            # a send in flight finishes and is then closed by its own outcome.
+            if escalation.status not in OPEN or escalation.status == EscalationStatus.SENDING.value:
+                continue
             escalation.status, escalation.resolved_at = EscalationStatus.RESOLVED.value, now
             session.add(escalation)
             closed.append(escalation.id)

@@ -291,3 +291,17 @@ def test_status_and_metrics_count_escalations_by_status(escalation_settings: Cal
     assert collect(settings, runtime.engine()).as_dict()["escalations"] == {"proposed": 1}
     metrics = MetricsEndpoint(settings).render().decode()
     assert 'tiepnhan_escalations{status="proposed"} 1.0' in metrics
+
+
+def test_resolving_a_ticket_closes_what_was_not_sent_yet(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
+    settings = escalation_settings()
+    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
+    [proposal] = escalations(ticket_id)
+    smtp.stop()
+    approve(runtime.engine(), proposal.id, "dpv")
+    assert deliver_escalation(settings, runtime.engine(), proposal.id) is Outcome.RETRY  # waiting for a retry
+    resolve_ticket(runtime.engine(), ticket_id, "dpv", "đã trả lời qua điện thoại")
+    assert escalations(ticket_id)[0].status == "resolved"
+    smtp.start()
+    assert send_reminders(settings, runtime.engine(), now=utcnow() + timedelta(hours=2))["deliveries"] == {}
+    assert smtp.received == []  # nothing goes to the unit about a resolved ticket
