@@ -81,3 +81,17 @@ def test_reroute_reject_and_manual_escalation_refuse_mistakes_clearly(cli: Calla
     code, output = cli("units", "--json")
     units = [json.loads(line) for line in output.splitlines()]
     assert len(units) == 43 and all(u["reachable"] for u in units)
+
+
+def test_without_smtp_approve_says_why_nothing_was_sent(cli: Callable[..., tuple[int, str]], tmp_path: Path, smtp: SmtpCapture) -> None:
+    config = tmp_path / "tiepnhan.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text[: text.index("[smtp]")] + text[text.index("[intake]") :], encoding="utf-8")
+    ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
+    code, output = cli("escalation", "approve", "1")
+    assert code == 0
+    assert "chưa gửi được" in output and "[smtp]" in output  # the reason, printed as written
+    code, output = cli("escalations", "--json")
+    [row] = [json.loads(line) for line in output.splitlines()]
+    assert row["status"] == "approved" and "[smtp]" in row["last_error"]  # waiting, with its reason
+    assert smtp.received == []

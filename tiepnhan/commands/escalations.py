@@ -18,6 +18,7 @@ import os
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from config.settings import Settings
@@ -84,13 +85,14 @@ def print_escalations(escalations: list[Escalation], settings: Settings) -> None
 
     table = Table(title=f"Đề xuất chuyển xử lý ({len(escalations)})")
     for header in ("Số", "Phiếu", "Đơn vị", "Trạng thái", "Ưu tiên", "Hạn", "Ghi chú"):
-        table.add_column(header, no_wrap=header != "Ghi chú", overflow="ellipsis", max_width=28 if header == "Đơn vị" else None)
+        note = header == "Ghi chú"
+        table.add_column(header, no_wrap=not note, overflow="fold" if note else "ellipsis", max_width=28 if header == "Đơn vị" else None)
     for e in escalations:
         unit = units.get(e.unit_id)
         name = unit.name.replace("Bảo hiểm xã hội", "BHXH") if unit else e.unit_id
         table.add_row(
             str(e.id), ticket_reference(e.ticket_id), name, STATUS_LABELS.get(e.status, e.status),
-            PRIORITY_NAMES.get(e.priority, e.priority), local_time(e.due_at, settings.timezone), e.last_error or e.reason or "",
+            PRIORITY_NAMES.get(e.priority, e.priority), local_time(e.due_at, settings.timezone), escape(e.last_error or e.reason or ""),
         )
     console.print(table)
 
@@ -111,7 +113,7 @@ def _send_now(settings: Settings, escalation: Escalation) -> None:
     with session_scope(database(settings)) as session:
         current = session.get(Escalation, escalation.id)
     detail = f": {current.last_error}" if current is not None and current.last_error and outcome.value != "sent" else ""
-    console.print(f"Gửi: {OUTCOME_LABELS.get(outcome.value, outcome.value)}{detail}", highlight=False)
+    console.print(f"Gửi: {OUTCOME_LABELS.get(outcome.value, outcome.value)}{detail}", highlight=False, markup=False)
     if outcome.value in ("failed",):
         raise typer.Exit(1)
 
