@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -118,6 +119,22 @@ def _send_now(settings: Settings, escalation: Escalation) -> None:
         raise typer.Exit(1)
 
 
+def _decide(settings: Settings, action: Callable[[], Escalation], verb: str, *, send: bool) -> None:
+    """Run one coordinator decision; a refused transition exits 1 with its reason."""
+    try:
+        escalation = action()
+    except TransitionError as exc:
+        fail(str(exc), 1)
+    _decided(settings, escalation, verb)
+    if send:
+        _send_now(settings, escalation)
+
+
+def _require_unit(settings: Settings, unit_id: str) -> None:
+    if unit_id not in routing(settings).units:
+        fail(f"không có đơn vị {unit_id!r} trong danh bạ ({settings.units_file}); xem: tiepnhan units", 1)
+
+
 def register(app: typer.Typer) -> None:
     escalation_app = typer.Typer(help="Review one escalation: approve, reroute, reject, retry.", no_args_is_help=True)
     app.add_typer(escalation_app, name="escalation")
@@ -147,12 +164,7 @@ def register(app: typer.Typer) -> None:
         """Approve a proposed escalation and send it to its unit."""
         settings = load(ctx)
         engine = database(settings)
-        try:
-            escalation = approve(engine, escalation_id, acting_user(by), note)
-        except TransitionError as exc:
-            fail(str(exc), 1)
-        _decided(settings, escalation, "đã duyệt")
-        _send_now(settings, escalation)
+        _decide(settings, lambda: approve(engine, escalation_id, acting_user(by), note), "đã duyệt", send=True)
 
     @escalation_app.command("reroute")
     def reroute_command(
@@ -165,14 +177,8 @@ def register(app: typer.Typer) -> None:
         """Send an escalation to another unit instead (it is approved for that unit)."""
         settings = load(ctx)
         engine = database(settings)
-        if to not in routing(settings).units:
-            fail(f"không có đơn vị {to!r} trong danh bạ ({settings.units_file}); xem: tiepnhan units", 1)
-        try:
-            escalation = reroute(engine, escalation_id, to, acting_user(by), reason)
-        except TransitionError as exc:
-            fail(str(exc), 1)
-        _decided(settings, escalation, "đã chuyển đơn vị")
-        _send_now(settings, escalation)
+        _require_unit(settings, to)
+        _decide(settings, lambda: reroute(engine, escalation_id, to, acting_user(by), reason), "đã chuyển đơn vị", send=True)
 
     @escalation_app.command("reject")
     def reject_command(
@@ -186,11 +192,7 @@ def register(app: typer.Typer) -> None:
         engine = database(settings)
         if not reason.strip():
             fail("cần ghi lý do từ chối (--reason)")
-        try:
-            escalation = reject(engine, escalation_id, acting_user(by), reason)
-        except TransitionError as exc:
-            fail(str(exc), 1)
-        _decided(settings, escalation, "đã từ chối")
+        _decide(settings, lambda: reject(engine, escalation_id, acting_user(by), reason), "đã từ chối", send=False)
 
     @escalation_app.command("retry")
     def retry_command(ctx: typer.Context, escalation_id: int) -> None:
@@ -221,14 +223,9 @@ def register(app: typer.Typer) -> None:
         """Escalate a ticket to a unit by hand (sent at once)."""
         settings = load(ctx)
         engine = database(settings)
-        if to not in routing(settings).units:
-            fail(f"không có đơn vị {to!r} trong danh bạ; xem: tiepnhan units", 1)
-        try:
-            escalation = escalate_by_hand(engine, parse_ticket_id(ticket), to, acting_user(by), reason, sla_hours)
-        except TransitionError as exc:
-            fail(str(exc), 1)
-        _decided(settings, escalation, "đã tạo")
-        _send_now(settings, escalation)
+        _require_unit(settings, to)
+        ticket_id = parse_ticket_id(ticket)
+        _decide(settings, lambda: escalate_by_hand(engine, ticket_id, to, acting_user(by), reason, sla_hours), "đã tạo", send=True)
 
     @app.command("resolve")
     def resolve_command(
