@@ -226,6 +226,27 @@ def record_bounce(engine: Engine, message_id: int) -> int | None:
         return escalation.id
 
 
+def adopt_escalation_token(session: Session, message: Message) -> str | None:
+    """Give an answer to an escalation mail (RFC 5322 In-Reply-To / References naming its
+    Message-ID) that escalation's reply token, as if it had come to the reply address."""
+    from tickets.escalation_models import DeliveryAttempt
+
+    parents = [f"<{key.removeprefix('msgid:')}>" for key in message.parent_keys if key.startswith("msgid:")]
+    if not parents:
+        return None
+    escalation_id = session.execute(
+        select(DeliveryAttempt.escalation_id)
+        .where(DeliveryAttempt.message_id.in_(parents), DeliveryAttempt.kind.in_(("escalation", "reminder")), DeliveryAttempt.status == "sent")  # type: ignore[attr-defined, arg-type]
+        .limit(1)
+    ).scalar_one_or_none()
+    escalation = session.get(Escalation, escalation_id) if escalation_id is not None else None
+    if escalation is None or escalation.ticket_id != message.ticket_id:
+        return None
+    message.reply_token = escalation.reply_token
+    session.add(message)
+    return message.reply_token
+
+
 def is_unit_reply(message: Message) -> bool:
     """Mail to a reply address comes from a unit, not from the citizen: it is not re-classified."""
     return bool(message.reply_token)

@@ -149,17 +149,21 @@ def route_ticket(engine: Engine, ticket_id: int) -> list[int]:
 
 
 def handle_unit_reply(engine: Engine, message_id: int) -> bool:
-    """True when the message is a unit's answer to an escalation (sent to its reply address).
+    """True when the message is a unit's answer to an escalation: sent to its reply address, or
+    answering the escalation mail itself (In-Reply-To its Message-ID, when the unit's client
+    ignored Reply-To or the server does not deliver subaddresses).
 
     It acknowledges that escalation and is not classified: the ticket's tags describe the
     citizen's request, not the office's answer.
     """
-    from tickets.escalations import acknowledge_from_message, record_bounce
+    from tickets.escalations import acknowledge_from_message, adopt_escalation_token, record_bounce
 
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
         if message is None:
             return False
+        if not message.reply_token and not message.is_bounce and message.direction == "inbound":
+            adopt_escalation_token(session, message)
         reply_token, is_bounce = message.reply_token, message.is_bounce
     if is_bounce:
         record_bounce(engine, message_id)

@@ -305,3 +305,20 @@ def test_resolving_a_ticket_closes_what_was_not_sent_yet(escalation_settings: Ca
     smtp.start()
     assert send_reminders(settings, runtime.engine(), now=utcnow() + timedelta(hours=2))["deliveries"] == {}
     assert smtp.received == []  # nothing goes to the unit about a resolved ticket
+
+
+def test_an_answer_to_the_from_address_acknowledges_by_in_reply_to(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
+    settings = escalation_settings()
+    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
+    [proposal] = escalations(ticket_id)
+    approve(runtime.engine(), proposal.id, "dpv")
+    deliver_escalation(settings, runtime.engine(), proposal.id)
+    [sent] = smtp.wait_for(1)
+    category_before = ticket(ticket_id).category
+    answer = citizen_email(
+        "Re: hồ sơ", "Đơn vị đã nhận và đang xử lý, trân trọng cảm ơn.", message_id="ans2@donvi.localhost",
+        sender="bhxh.dongnai@donvi.localhost", to="hotro@tiepnhan.localhost", in_reply_to=sent.message["Message-ID"],
+    )
+    assert ingest_email(answer) == ticket_id
+    assert escalations(ticket_id)[0].status == "acknowledged"
+    assert ticket(ticket_id).category == category_before  # a unit's answer is not re-classified
