@@ -322,3 +322,19 @@ def test_an_answer_to_the_from_address_acknowledges_by_in_reply_to(escalation_se
     assert ingest_email(answer) == ticket_id
     assert escalations(ticket_id)[0].status == "acknowledged"
     assert ticket(ticket_id).category == category_before  # a unit's answer is not re-classified
+
+
+def test_the_scheduler_runs_the_escalation_jobs_by_name(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
+    from tiepnhan.scheduler import run_periodic_now
+
+    settings = escalation_settings()
+    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
+    [proposal] = escalations(ticket_id)
+    with session_scope(runtime.engine()) as session:  # approved while the notify message was lost
+        row = session.get(Escalation, proposal.id)
+        row.status = "approved"
+        session.add(row)
+    result = run_periodic_now(settings, runtime.engine(), "sla_reminders")
+    assert result["deliveries"] == {"sent": 1}
+    assert run_periodic_now(settings, runtime.engine(), "daily_digests") == {}
+    assert len(smtp.wait_for(1)) == 1
