@@ -12,6 +12,7 @@ from notifiers.compose import AttachmentView, EscalationView, MessageView
 from tickets.escalation_models import Escalation
 from tickets.escalations import reply_address
 from tickets.models import Attachment, Blob, Message, Ticket, ticket_reference
+from tickets.pipeline import request_messages
 from tickets.places import province_name
 
 MAX_MESSAGES = 20
@@ -29,7 +30,7 @@ def escalation_view(session: Session, settings: Settings, escalation: Escalation
     messages = list(
         session.execute(
             select(Message)
-            .where(Message.ticket_id == ticket.id, Message.direction == "inbound", Message.is_auto_reply.is_(False), Message.reply_token.is_(None))  # type: ignore[arg-type, attr-defined, union-attr]
+            .where(*request_messages(ticket.id))
             .order_by(Message.id)  # type: ignore[arg-type]
             .limit(MAX_MESSAGES)
         ).scalars()

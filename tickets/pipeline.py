@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -87,15 +87,21 @@ def classification_text(engine: Engine, ticket_id: int) -> tuple[str, str, str]:
         return ticket.subject, request_text(session, ticket_id), ticket.channel
 
 
+def request_messages(ticket_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Which of a ticket's messages make up the citizen's request: inbound and human, not
+    auto-replies, not units' answers (those came to an escalation's reply address)."""
+    return (
+        Message.ticket_id == ticket_id,  # type: ignore[arg-type]
+        Message.direction == "inbound",  # type: ignore[arg-type]
+        Message.is_auto_reply.is_(False),  # type: ignore[attr-defined]
+        Message.reply_token.is_(None),  # type: ignore[union-attr]
+    )
+
+
 def request_text(session: Session, ticket_id: int) -> str:
-    """The clean text of a ticket's inbound, human messages (not auto-replies, not units' answers)."""
-    texts = session.execute(
-        select(Message.clean_text)
-        .where(Message.ticket_id == ticket_id, Message.direction == "inbound", Message.is_auto_reply.is_(False))  # type: ignore[arg-type, attr-defined]
-        .where(Message.reply_token.is_(None))  # type: ignore[union-attr]  # units' answers are not the request
-        .order_by(Message.id)  # type: ignore[arg-type]
-    ).scalars().all()
-    return "\n\n".join(texts)[:MAX_CLASSIFIED_CHARS]
+    """The clean text of the ticket's request messages, for the classifiers and routing keywords."""
+    query = select(Message.clean_text).where(*request_messages(ticket_id)).order_by(Message.id)  # type: ignore[arg-type]
+    return "\n\n".join(session.execute(query).scalars().all())[:MAX_CLASSIFIED_CHARS]
 
 
 def classify_ticket(engine: Engine, ticket_id: int) -> bool:
