@@ -167,6 +167,25 @@ def _release(engine: Engine, escalation_id: int, kind: str, attempt_id: int, err
     return Outcome.FAILED if give_up else Outcome.RETRY
 
 
+def mark_escalation_sent(session: Session, escalation: Escalation, now: datetime, *, channel: str, message_id: str, answerable: bool, **event: object) -> None:
+    """The unit has it: its SLA starts now. `answerable`: the notification is this escalation's
+    alone, so an answer naming its Message-ID threads into the ticket (not so for a digest)."""
+    # The ticket may have been resolved while the mail was on its way: close it too.
+    escalation.status = EscalationStatus.RESOLVED.value if _ticket_closed(session, escalation) else EscalationStatus.SENT.value
+    escalation.sent_at = now
+    escalation.due_at = due_at(now, escalation.sla_hours)
+    escalation.attempts += 1
+    escalation.last_error = escalation.next_attempt_at = escalation.claimed_at = None
+    ticket = session.get(Ticket, escalation.ticket_id)
+    if ticket is not None and ticket.status in (TicketStatus.NEW.value, TicketStatus.TRIAGED.value):
+        set_status(session, ticket, TicketStatus.ESCALATED, "system")
+    if answerable:
+        # A unit that answers the From address instead of Reply-To still threads in.
+        register_thread_keys(session, escalation.ticket_id, [f"msgid:{message_id.strip('<>')}"])
+    session.add(escalation)
+    add_event(session, escalation.ticket_id, "escalation_sent", escalation_id=escalation.id, unit=escalation.unit_id, channel=channel, message_id=message_id, **event)
+
+
 def _record_sent(engine: Engine, escalation_id: int, kind: str, attempt_id: int, notification: Notification, now: datetime) -> None:
     with session_scope(engine) as session:
         attempt = session.get(DeliveryAttempt, attempt_id)
@@ -175,20 +194,10 @@ def _record_sent(engine: Engine, escalation_id: int, kind: str, attempt_id: int,
         attempt.status, attempt.finished_at = "sent", utcnow()
         session.add(attempt)
         if kind == "escalation":
-            # The ticket may have been resolved while the mail was on its way: close it too.
-            escalation.status = EscalationStatus.RESOLVED.value if _ticket_closed(session, escalation) else EscalationStatus.SENT.value
-            escalation.sent_at = now
-            escalation.due_at = due_at(now, escalation.sla_hours)
-            escalation.attempts += 1
-            escalation.last_error = escalation.next_attempt_at = escalation.claimed_at = None
-            ticket = session.get(Ticket, escalation.ticket_id)
-            if ticket is not None and ticket.status in (TicketStatus.NEW.value, TicketStatus.TRIAGED.value):
-                set_status(session, ticket, TicketStatus.ESCALATED, "system")
-            # A unit that answers the From address instead of Reply-To still threads in.
-            register_thread_keys(session, escalation.ticket_id, [f"msgid:{notification.message_id.strip('<>')}"])
-        session.add(escalation)
+            mark_escalation_sent(session, escalation, now, channel=notification.channel, message_id=notification.message_id, answerable=True)
+            return
         add_event(
-            session, escalation.ticket_id, f"escalation_{kind}_sent" if kind != "escalation" else "escalation_sent",
+            session, escalation.ticket_id, f"escalation_{kind}_sent",
             escalation_id=escalation_id, unit=escalation.unit_id, channel=notification.channel, message_id=notification.message_id,
         )
 

@@ -16,15 +16,14 @@ from sqlalchemy.engine import Engine
 
 from config.settings import Settings
 from notifiers.compose import TZ, digest_email
-from notifiers.delivery import why_unreachable
+from notifiers.delivery import mark_escalation_sent, why_unreachable
 from notifiers.smtp import SmtpPermanentError, SmtpTransientError, send_message
 from notifiers.views import digest_key, escalation_view, stable_message_id
 from tickets.db import session_scope
 from tickets.directory import routing
 from tickets.escalation_models import DeliveryAttempt, Escalation, EscalationStatus
 from tickets.escalations import due_at
-from tickets.models import Ticket, TicketStatus, utcnow
-from tickets.store import add_event, set_status
+from tickets.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +89,7 @@ def send_digest(settings: Settings, engine: Engine, unit_id: str, ids: list[int]
         for escalation_id in claimed:
             escalation = session.get(Escalation, escalation_id)
             assert escalation is not None
-            escalation.status, escalation.sent_at, escalation.claimed_at = EscalationStatus.SENT.value, now, None
-            escalation.attempts += 1
-            session.add(escalation)
-            ticket = session.get(Ticket, escalation.ticket_id)
-            if ticket is not None and ticket.status in (TicketStatus.NEW.value, TicketStatus.TRIAGED.value):
-                set_status(session, ticket, TicketStatus.ESCALATED, "system")
-            add_event(session, escalation.ticket_id, "escalation_sent", escalation_id=escalation_id, unit=unit_id, channel="email", message_id=message_id, digest=True)
+            mark_escalation_sent(session, escalation, now, channel="email", message_id=message_id, answerable=False, digest=True)
     return "sent"
 
 
