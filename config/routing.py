@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from config.settings import ConfigError
-from config.units import UnitDirectory, province_codes, read_toml
+from config.units import UnitDirectory, describe_list_error, province_codes, read_toml
 
 Category = Literal["complaint", "question", "other"]
 InsuranceType = Literal["BHXH", "BHYT", "BHTN"]
@@ -88,24 +88,12 @@ def _rule_problems(rules: RoutingRules, units: UnitDirectory, known_topics: froz
     return problems
 
 
-def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
-    loc = list(error["loc"])
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        try:
-            name = data["rules"][loc[1]].get("name", "?")
-        except (IndexError, KeyError, AttributeError, TypeError):
-            name = "?"
-        where = f"rules[{loc[1]}] ({name})" + "".join(f".{p}" for p in loc[2:])
-    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
-
-
 def load_rules(path: Path, units: UnitDirectory, known_topics: frozenset[str]) -> RoutingRules:
     data = read_toml(path)
     try:
         rules = RoutingRules(**data)
     except ValidationError as exc:
-        raise ConfigError([_describe(e, data) for e in exc.errors()], str(path)) from None
+        raise ConfigError([describe_list_error(e, data, "rules", "name") for e in exc.errors()], str(path)) from None
     problems = _rule_problems(rules, units, known_topics)
     if problems:
         raise ConfigError(problems, str(path))

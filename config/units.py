@@ -126,14 +126,16 @@ class UnitDirectory(BaseModel):
         return any(u.id == unit_id for u in self.units)
 
 
-def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+def describe_list_error(error: dict[str, Any], data: dict[str, Any], list_key: str, name_key: str) -> str:
+    """One validation error as a line, naming the list entry it is in: "rules[2] (to-cao).to: …"."""
     loc = list(error["loc"])
     where = ".".join(str(p) for p in loc) or "(top level)"
-    if len(loc) >= 2 and loc[0] == "units" and isinstance(loc[1], int):
+    if len(loc) >= 2 and loc[0] == list_key and isinstance(loc[1], int):
         try:
-            where = f"units[{loc[1]}] ({data['units'][loc[1]].get('id', '?')})" + "".join(f".{p}" for p in loc[2:])
+            name = data[list_key][loc[1]].get(name_key, "?")
         except (IndexError, KeyError, AttributeError, TypeError):
-            pass
+            name = "?"
+        where = f"{list_key}[{loc[1]}] ({name})" + "".join(f".{p}" for p in loc[2:])
     return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
 
 
@@ -151,4 +153,4 @@ def load_units(path: Path) -> UnitDirectory:
     try:
         return UnitDirectory(**data)
     except ValidationError as exc:
-        raise ConfigError([_describe(e, data) for e in exc.errors()], str(path)) from None
+        raise ConfigError([describe_list_error(e, data, "units", "id") for e in exc.errors()], str(path)) from None
