@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from config.settings import Settings, load_settings
-from tickets.db import dispose_engines
+from tickets.db import dispose_engines, get_engine, migrate
 from tiepnhan import runtime
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +27,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tiepnhan.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated SQLite database of this test's own."""
+    engine = get_engine(sqlite_url)
+    migrate(engine)
+    yield engine
+    dispose_engines()
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:

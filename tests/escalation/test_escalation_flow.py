@@ -44,6 +44,15 @@ def ticket(ticket_id: int) -> Ticket:
         return row
 
 
+def approved_complaint() -> tuple[int, Escalation]:
+    """The sample complaint taken in, proposed to its provincial office and approved."""
+    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
+    assert ticket_id is not None
+    [proposal] = escalations(ticket_id)
+    approve(runtime.engine(), proposal.id, "dpv")
+    return ticket_id, proposal
+
+
 def test_a_complaint_with_a_province_is_proposed_to_that_office_once(escalation_settings: Callable[..., Settings]) -> None:
     escalation_settings()
     ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
@@ -98,9 +107,7 @@ def test_approval_sends_a_vietnamese_mail_with_reply_token_evidence_and_attachme
 
 def test_the_units_reply_threads_into_the_ticket_and_acknowledges(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
     settings = escalation_settings()
-    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
-    [proposal] = escalations(ticket_id)
-    approve(runtime.engine(), proposal.id, "dpv")
+    ticket_id, proposal = approved_complaint()
     deliver_escalation(settings, runtime.engine(), proposal.id)
     [sent] = smtp.wait_for(1)
     reply_to = sent.message["Reply-To"]
@@ -127,9 +134,7 @@ def test_a_unit_without_a_real_address_is_refused_and_waits_until_the_directory_
     escalation_settings: Callable[..., Settings], smtp: SmtpCapture, tmp_path: Path
 ) -> None:
     settings = escalation_settings(units_file=str(units_file(tmp_path, real=False)))
-    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
-    [proposal] = escalations(ticket_id)
-    approve(runtime.engine(), proposal.id, "dpv")
+    ticket_id, proposal = approved_complaint()
     assert deliver_escalation(settings, runtime.engine(), proposal.id) is Outcome.REFUSED
     waiting = escalations(ticket_id)[0]
     assert waiting.status == "approved" and "địa chỉ mẫu" in (waiting.last_error or "")
@@ -144,9 +149,7 @@ def test_a_unit_without_a_real_address_is_refused_and_waits_until_the_directory_
 def test_smtp_down_then_up_delivers_exactly_one_mail(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
     smtp.stop()
     settings = escalation_settings()
-    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
-    [proposal] = escalations(ticket_id)
-    approve(runtime.engine(), proposal.id, "dpv")
+    ticket_id, proposal = approved_complaint()
     assert deliver_escalation(settings, runtime.engine(), proposal.id) is Outcome.RETRY
     failed = escalations(ticket_id)[0]
     assert failed.status == "approved" and failed.attempts == 1 and failed.next_attempt_at is not None
@@ -166,9 +169,7 @@ def test_smtp_down_then_up_delivers_exactly_one_mail(escalation_settings: Callab
 
 def test_a_send_interrupted_by_a_crash_is_handed_out_again_after_the_stale_time(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
     settings = escalation_settings()
-    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
-    [proposal] = escalations(ticket_id)
-    approve(runtime.engine(), proposal.id, "dpv")
+    ticket_id, proposal = approved_complaint()
     with session_scope(runtime.engine()) as session:  # a sender claimed it, then died
         row = session.get(Escalation, proposal.id)
         row.status, row.claimed_at = "sending", utcnow()
@@ -180,9 +181,7 @@ def test_a_send_interrupted_by_a_crash_is_handed_out_again_after_the_stale_time(
 
 def test_an_overdue_escalation_is_reminded_once_and_raised_to_coordinators(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
     settings = escalation_settings(escalation={"coordinator_addresses": ["dieuphoi@tiepnhan.localhost"]})
-    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
-    [proposal] = escalations(ticket_id)
-    approve(runtime.engine(), proposal.id, "dpv")
+    ticket_id, proposal = approved_complaint()
     deliver_escalation(settings, runtime.engine(), proposal.id)
     due = escalations(ticket_id)[0].due_at
     assert send_reminders(settings, runtime.engine(), now=due - timedelta(hours=1))["overdue"] == 0
@@ -269,9 +268,7 @@ def dsn_for(message_id: str, recipient: str) -> bytes:
 
 def test_a_bounced_escalation_is_marked_failed_with_the_reason(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
     settings = escalation_settings()
-    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
-    [proposal] = escalations(ticket_id)
-    approve(runtime.engine(), proposal.id, "dpv")
+    ticket_id, proposal = approved_complaint()
     deliver_escalation(settings, runtime.engine(), proposal.id)
     [sent] = smtp.wait_for(1)
     ingest_email(dsn_for(sent.message["Message-ID"], "bhxh.dongnai@donvi.localhost"))
@@ -309,9 +306,7 @@ def test_resolving_a_ticket_closes_what_was_not_sent_yet(escalation_settings: Ca
 
 def test_an_answer_to_the_from_address_acknowledges_by_in_reply_to(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
     settings = escalation_settings()
-    ticket_id = ingest_email(citizen_email(*COMPLAINT, message_id="c1@dan.localhost"))
-    [proposal] = escalations(ticket_id)
-    approve(runtime.engine(), proposal.id, "dpv")
+    ticket_id, proposal = approved_complaint()
     deliver_escalation(settings, runtime.engine(), proposal.id)
     [sent] = smtp.wait_for(1)
     category_before = ticket(ticket_id).category

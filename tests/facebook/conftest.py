@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy.engine import Engine
 from config.settings import FacebookPageConfig
 from ingest.facebook import graph as graph_module
 from tests.facebook.graph_server import GraphServer, GraphState
-from tickets.db import dispose_engines, get_engine, migrate, session_scope
+from tickets.db import session_scope
 from tickets.models import Message, Ticket
 from tickets.pipeline import pending_raw_item_ids, process_raw_item_now
 
@@ -32,11 +31,8 @@ def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphServer]:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    found = get_engine(f"sqlite:///{tmp_path / 'fb.db'}")
-    migrate(found)
-    yield found
-    dispose_engines()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def page_config(server: GraphServer, **overrides: Any) -> FacebookPageConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,11 +35,8 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = get_engine(f"sqlite:///{tmp_path / 'idle.db'}")
-    migrate(engine)
-    yield engine
-    dispose_engines()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def mailbox(server: Dovecot, **extra: object) -> MailboxConfig:
