@@ -274,23 +274,15 @@ def reconcile_sources(engine: Engine, settings: Settings) -> dict[str, Any]:
     return results
 
 
-def pipeline_idle(settings: Settings) -> bool:
-    """True when no pipeline message is queued, in flight or waiting for a retry."""
-    if settings.redis_url:
-        import redis
-
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=10)
-        pipe = client.pipeline(transaction=False)
-        for suffix in (".msgs", ".DQ.msgs"):
-            pipe.hlen(f"tiepnhan:pipeline{suffix}")
-        return not any(pipe.execute())
+def in_process_pipeline_idle() -> bool:
+    """Without Redis: True when the in-process broker has no pipeline work queued or running."""
     broker = dramatiq.get_broker()
     if isinstance(broker, StubBroker):
         return all(broker.queues[q].unfinished_tasks == 0 for q in ("pipeline", "pipeline.DQ") if q in broker.queues)
     return False
 
 
-def queued_pipeline_jobs(settings: Settings, now_ms: int | None = None, *, drop_lost: bool = False) -> set[tuple[str, tuple[Any, ...]]] | None:
+def queued_pipeline_jobs(settings: Settings) -> set[tuple[str, tuple[Any, ...]]] | None:
     """(actor, args) of the pipeline messages Redis holds that are still on their way. None
     without Redis.
 
@@ -298,7 +290,8 @@ def queued_pipeline_jobs(settings: Settings, now_ms: int | None = None, *, drop_
     (its id has left the queue; the body stays until acknowledged) is on its way for at most
     the actor time limit after it was sent or became due; past that, the worker that took it
     lost it (seen after a Redis restart: a live worker whose consumer reconnected never
-    acknowledges nor returns what it held), and the work is re-sent.
+    acknowledges nor returns what it held): it is dropped from Redis, and the caller re-sends
+    the work.
     """
     if not settings.redis_url:
         return None
@@ -307,7 +300,7 @@ def queued_pipeline_jobs(settings: Settings, now_ms: int | None = None, *, drop_
     import redis
 
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=30, socket_connect_timeout=10)
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    now_ms = int(time.time() * 1000)
     held_for_at_most = settings.worker.time_limit_ms + 60_000
     jobs: set[tuple[str, tuple[Any, ...]]] = set()
     for queue in ("tiepnhan:pipeline", "tiepnhan:pipeline.DQ"):
@@ -321,7 +314,7 @@ def queued_pipeline_jobs(settings: Settings, now_ms: int | None = None, *, drop_
                 continue
             if message_id.decode() in waiting or now_ms - since < held_for_at_most:
                 jobs.add(job)
-            elif drop_lost:
+            else:
                 # Lost: forget it as dramatiq's acknowledgement would (body and ack-set entry),
                 # so the queue drains; its work is re-sent by the caller.
                 client.hdel(f"{queue}.msgs", message_id)
@@ -340,8 +333,8 @@ def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
     just committed and is about to send may be re-sent too: stages are idempotent, so that is
     harmless). In-process, whose in-flight work cannot be seen, it waits for an idle queue.
     """
-    queued = queued_pipeline_jobs(settings, drop_lost=True)
-    if queued is None and not pipeline_idle(settings):
+    queued = queued_pipeline_jobs(settings)
+    if queued is None and not in_process_pipeline_idle():
         return {"skipped_busy": 1}
     from tickets.actors import classify_ticket, normalize_raw_item, thread_message
     from tickets.models import Message, Ticket
