@@ -247,11 +247,6 @@ def adopt_escalation_token(session: Session, message: Message) -> str | None:
     return message.reply_token
 
 
-def is_unit_reply(message: Message) -> bool:
-    """Mail to a reply address comes from a unit, not from the citizen: it is not re-classified."""
-    return bool(message.reply_token)
-
-
 def list_escalations(engine: Engine, status: str | None = None, unit: str | None = None, ticket_id: int | None = None) -> list[Escalation]:
     query = select(Escalation).order_by(Escalation.id)  # type: ignore[arg-type]
     if status:
