@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, TriePayload, lexicon
 from classifiers.result import Classification, Evidence
-from classifiers.text import fold, one_tone_style, token_spans, words_of
+from classifiers.text import fold, one_tone_style, words_and_bounds, words_of
 from ingest.email.quotes import split_reply
 
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
@@ -32,6 +32,9 @@ PERSON = {fold(word) for word in PERSON_WRITTEN}
 COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"), ("thuong", "hieu"), ("doanh", "nghiep"), ("hop", "tac", "xa"), ("cua", "hang")}
 # Places named for where someone comes from, or a head office elsewhere, count little.
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
+# The same as " a b " strings, found in the words before a place by substring search.
+COMPANY_TEXT = tuple(f" {' '.join(phrase)} " for phrase in COMPANY)
+ELSEWHERE_TEXT = tuple(f" {' '.join(phrase)} " for phrase in ELSEWHERE)
 # Words just before a place that say it is where the sender is now.
 NOW = {"gio", "hien", "nay"}
 NOW_WINDOW = 3
@@ -60,6 +63,7 @@ class Field:
     text: str
     folded: str  # fold(text) with addresses blanked: same offsets as text
     words: list[str]
+    bounds: list[int]  # word i runs from bounds[2*i] to bounds[2*i + 1] (see words_and_bounds)
     cue_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the longest cue phrase at each token that starts one
     subject_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the same for topic, insurance, neutral and spam cues
     place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
@@ -72,22 +76,33 @@ class Field:
         """The writer uses capital letters (so a place name written in lower case is a common word)."""
         return any(word[:1].isupper() for word in self.text.split())
 
-    @cached_property
-    def spans(self) -> list[tuple[int, int]]:
-        """(start, end) offsets of each word, computed only when evidence needs them."""
-        return token_spans(self.folded)
+    def start_of(self, index: int) -> int:
+        """Offset where word `index` starts."""
+        return self.bounds[2 * index]
+
+    def end_of(self, index: int) -> int:
+        """Offset where word `index` ends."""
+        return self.bounds[2 * index + 1]
+
+    def written(self, start: int, end: int) -> str:
+        """Words start…end-1 as the text has them."""
+        return self.text[self.bounds[2 * start] : self.bounds[2 * end - 1]]
 
 
 _ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)+\.(vn|com|net|org|gov|edu|info)\b", re.IGNORECASE)
 # What each alternative of _ADDRESSES must contain: most texts have none, and skip the scan.
-_ADDRESS_HINT = re.compile(r"@|://|www\.|\.(?:vn|com|net|org|gov|edu|info)\b", re.IGNORECASE)
+_TOP_LEVEL_DOMAIN = re.compile(r"\.(?:vn|com|net|org|gov|edu|info)\b")
 
 
-def _mask_addresses(text: str) -> str:
-    """Blank out email addresses, URLs and host names ("mx1.bhxh-cskh.vn"), keeping offsets."""
-    if not _ADDRESS_HINT.search(text):
-        return text
-    return _ADDRESSES.sub(lambda m: " " * len(m.group()), text)
+def _mask_addresses(folded: str) -> str:
+    """Blank out email addresses, URLs and host names ("mx1.bhxh-cskh.vn"), keeping offsets.
+
+    Most texts have none: the cheap tests of what each alternative of _ADDRESSES must contain
+    (in folded, so lower-case, text) skip the scan.
+    """
+    if not ("@" in folded or "://" in folded or "www." in folded or _TOP_LEVEL_DOMAIN.search(folded)):
+        return folded
+    return _ADDRESSES.sub(lambda m: " " * len(m.group()), folded)
 
 
 def _scan(words: list[str], trie: TrieNode) -> tuple[list[CueSpan], list[CueSpan], list[PlaceSpan]]:
@@ -161,10 +176,10 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
     for name, raw in (("subject", subject or ""), ("body", new_text)):
         text = unicodedata.normalize("NFC", raw)  # offsets in the folded text are offsets in this
         folded = _mask_addresses(fold(text))
-        words = words_of(folded)
+        words, bounds = words_and_bounds(folded)
         cue_spans, subject_spans, place_spans = _scan(words, lex.trie)
         closing_at, signature_at = _closing(folded, lex.closings) if name == "body" else (len(text), len(text))
-        out.append(Field(name, text, folded, words, cue_spans, subject_spans, place_spans, closing_at, signature_at))
+        out.append(Field(name, text, folded, words, bounds, cue_spans, subject_spans, place_spans, closing_at, signature_at))
     return out
 
 
@@ -192,7 +207,7 @@ def _closing(folded: str, closings: frozenset[tuple[str, ...]]) -> tuple[int, in
 
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:
-    first, last = field.spans[start][0], field.spans[end - 1][1]
+    first, last = field.start_of(start), field.end_of(end - 1)
     return Evidence(tag=tag, phrase=field.text[first:last], field=field.name, start=first, end=last, weight=round(weight, 2))  # type: ignore[arg-type]
 
 
@@ -202,7 +217,7 @@ def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list
     Folding makes "làm đồng" look like "Lâm Đồng" and "chữ" like "Chũ"; a writer who uses
     diacritics writes the place's own. Text without diacritics matches by folded form.
     """
-    span = field.text[field.spans[start][0] : field.spans[end - 1][1]]
+    span = field.written(start, end)
     if span.isascii():
         return places
     written = _written_name(span)
@@ -219,18 +234,20 @@ def _is_person_word(field: Field, index: int) -> bool:
     """A title or family name ("chị", "Nguyễn"), judged with its tone marks when it has them."""
     if field.words[index] not in PERSON:
         return False
-    first, last = field.spans[index]
-    written = _written_name(field.text[first:last])
+    written = _written_name(field.written(index, index + 1))
     return written.isascii() or written in PERSON_WRITTEN
 
 
-def _before(field: Field, start: int, size: int) -> set[tuple[str, ...]]:
-    words = field.words[max(0, start - 6) : start]
-    found = set()
-    for n in range(1, 4):
-        for i in range(len(words) - n + 1):
-            found.add(tuple(words[i : i + n]))
-    return found
+BEFORE_WINDOW = 6  # words before a place that are searched for a company or an "elsewhere" word
+
+
+def _words_before(field: Field, start: int) -> str:
+    """The few words before word `start`, as " w1 w2 … " (a phrase is found as " a b ")."""
+    return f" {' '.join(field.words[max(0, start - BEFORE_WINDOW) : start])} "
+
+
+def _names_any(words: str, phrases: tuple[str, ...]) -> bool:
+    return any(phrase in words for phrase in phrases)
 
 
 def _immediately_before(field: Field, start: int, n: int) -> tuple[str, ...]:
@@ -310,16 +327,16 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
                 continue  # a name shared by places in several provinces says nothing alone
             (code,) = codes
             kind_weight = top
-            before = _before(field, start, end - start)
+            before = _words_before(field, start)
             near = {_immediately_before(field, start, 1), _immediately_before(field, start, 2)}
             locative = bool(near & LOCATIVE)
             if not locative and start > 0 and _is_person_word(field, start - 1):
                 continue  # "chị Hà Nam", "Nguyễn Thị Long An": a person
-            if not locative and before & COMPANY:
+            if not locative and _names_any(before, COMPANY_TEXT):
                 continue  # "Công ty Long An": a company's name
             if end - start == 1 and not locative and places[0].kind not in ("alias", "province", "old_province"):
                 continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
-            written = field.text[field.spans[start][0] : field.spans[end - 1][1]]
+            written = field.written(start, end)
             if not locative and places[0].kind == "alias" and len(written) <= SHORT_ALIAS and not written.isupper():
                 continue  # "hn e đi khám": chat shorthand for "hôm nay", not Hà Nội ("HN" is)
             weight = kind_weight + (1.0 if locative else 0.0)
@@ -329,10 +346,10 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
                 weight *= LOWER_CASE_WEIGHT  # "lương hưu cao bằng lương cũ", "đất nước hòa bình": common words
             if field.name == "subject":
                 weight *= 1.2
-            if field.spans[start][0] >= field.signature_at:
+            if field.start_of(start) >= field.signature_at:
                 weight *= SIGNATURE_WEIGHT  # the sender's address under "Trân trọng,"
             # a hometown ("quê tôi ở …", but not "về quê ở …"), a former workplace or a head office
-            elsewhere = bool(before & ELSEWHERE) or (("que",) in before and ("ve", "que") not in before)
+            elsewhere = _names_any(before, ELSEWHERE_TEXT) or (" que " in before and " ve que " not in before)
             mentions.append((code, weight, elsewhere, field, start, end))
     # Such places count little beside another place; named alone, they are the only location given.
     competing = any(not elsewhere for _c, _w, elsewhere, *_rest in mentions)
@@ -361,7 +378,7 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
             for cue in cues:
                 if cue.family == "category":
                     weight = 1.5 if field.name == "subject" else 1.0
-                    if cue.label == "greeting" or (cue.label == "other" and field.spans[start][0] >= field.closing_at):
+                    if cue.label == "greeting" or (cue.label == "other" and field.start_of(start) >= field.closing_at):
                         closing += weight  # "Chào ad,", "Xin cảm ơn.": politeness, unless that is all there is
                         evidence.append(_evidence(field, start, end, "category:other", weight))
                         continue

