@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, TriePayload, lexicon
 from classifiers.result import Classification, Evidence
-from classifiers.text import fold, one_tone_style, words_and_bounds, words_of
+from classifiers.text import first_words, fold, one_tone_style, words_and_bounds
 from ingest.email.quotes import split_reply
 
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
@@ -178,12 +178,12 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
         folded = _mask_addresses(fold(text))
         words, bounds = words_and_bounds(folded)
         cue_spans, subject_spans, place_spans = _scan(words, lex.trie)
-        closing_at, signature_at = _closing(folded, lex.closings) if name == "body" else (len(text), len(text))
+        closing_at, signature_at = _closing(folded, lex) if name == "body" else (len(text), len(text))
         out.append(Field(name, text, folded, words, bounds, cue_spans, subject_spans, place_spans, closing_at, signature_at))
     return out
 
 
-def _closing(folded: str, closings: frozenset[tuple[str, ...]]) -> tuple[int, int]:
+def _closing(folded: str, lex: Lexicon) -> tuple[int, int]:
     """(start of the closing line, start of the signature) of a letter, or (len, len).
 
     The closing is the last line that is only a formula ("Trân trọng,", "Xin cảm ơn.") with at
@@ -196,7 +196,7 @@ def _closing(folded: str, closings: frozenset[tuple[str, ...]]) -> tuple[int, in
     below = 0
     for line in reversed(lines):
         offset -= len(line)
-        if tuple(words_of(line)) in closings:
+        if _is_closing(line, lex):
             return offset, (offset + len(line) if below else len(folded))
         if line.strip():
             below += 1
@@ -204,6 +204,16 @@ def _closing(folded: str, closings: frozenset[tuple[str, ...]]) -> tuple[int, in
                 break
         offset -= 1  # the newline
     return len(folded), len(folded)
+
+
+def _is_closing(line: str, lex: Lexicon) -> bool:
+    """The line is only a closing formula. Its first word, or its length in words, rules most
+    lines out before they are read whole."""
+    first = first_words(line, 1)
+    if not first or first[0] not in lex.closing_first_words:
+        return False
+    words = first_words(line, lex.longest_closing + 1)
+    return len(words) <= lex.longest_closing and tuple(words) in lex.closings
 
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,14 @@ class Lexicon:
     agency_after: frozenset[tuple[str, ...]]
     trie: TrieNode
     closings: frozenset[tuple[str, ...]] = frozenset()
+
+    @cached_property
+    def closing_first_words(self) -> frozenset[str]:
+        return frozenset(closing[0] for closing in self.closings)
+
+    @cached_property
+    def longest_closing(self) -> int:
+        return max(map(len, self.closings), default=0)
 
 
 def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, ...], list[Place]]) -> TrieNode:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from itertools import accumulate
+from itertools import accumulate, islice
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -41,6 +41,11 @@ def fold(text: str) -> str:
 def words_of(folded: str) -> list[str]:
     """The word tokens of folded text, without offsets."""
     return _TOKEN.findall(folded)
+
+
+def first_words(folded: str, limit: int) -> list[str]:
+    """At most the first `limit` word tokens of folded text."""
+    return [match.group() for match in islice(_TOKEN.finditer(folded), limit)]
 
 
 _TOKEN_SPLIT = re.compile(r"([a-z0-9]+)")
