@@ -26,9 +26,12 @@ LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("q",), ("p",), ("huyen",), ("
             ("chi", "nhanh"), ("co", "so")}
 # Words before a place that say it is somebody's name or a company's.
 # Written with tone marks: "việc làm Đồng Nai" is a job centre, "Lâm Đồng Nai" would be a name.
-PERSON_WRITTEN = {"anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "bạn", "tên", "là", "nguyễn", "trần", "lê", "phạm", "hoàng", "huỳnh",
-                  "phan", "vũ", "võ", "đặng", "bùi", "đỗ", "hồ", "ngô", "dương", "lý", "thị", "văn", "đinh", "trịnh", "mai", "lương", "lâm"}
+TITLES_WRITTEN = {"anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "bạn", "tên", "là"}
+NAMES_WRITTEN = {"nguyễn", "trần", "lê", "phạm", "hoàng", "huỳnh", "phan", "vũ", "võ", "đặng", "bùi", "đỗ", "hồ", "ngô", "dương", "lý", "thị", "văn",
+                 "đinh", "trịnh", "mai", "lương", "lâm"}
+PERSON_WRITTEN = TITLES_WRITTEN | NAMES_WRITTEN
 PERSON = {fold(word) for word in PERSON_WRITTEN}
+TITLES = {fold(word) for word in TITLES_WRITTEN}
 COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"), ("thuong", "hieu"), ("doanh", "nghiep"), ("hop", "tac", "xa"), ("cua", "hang")}
 # Places named for where someone comes from, or a head office elsewhere, count little.
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
@@ -241,11 +244,19 @@ def _written_name(text: str) -> str:
 
 
 def _is_person_word(field: Field, index: int) -> bool:
-    """A title or family name ("chị", "Nguyễn"), judged with its tone marks when it has them."""
+    """A title or family name ("chị", "Nguyễn") right before the next word, judged with its
+    tone marks when it has them."""
     if field.words[index] not in PERSON:
         return False
-    written = _written_name(field.written(index, index + 1))
-    return written.isascii() or written in PERSON_WRITTEN
+    if field.text[field.end_of(index) : field.start_of(index + 1)].strip():
+        return False  # "Bạch Mai (Hà Nội)", "Dương, Bình Dương": a name is not cut by punctuation
+    as_written = field.written(index, index + 1)
+    written = _written_name(as_written)
+    if not written.isascii():
+        return written in PERSON_WRITTEN
+    # Without tone marks a family or middle name is also a common word ("lam" is "làm",
+    # "thi" is "thì", "mai" is "tomorrow"): it is told by its capital letter.
+    return written in TITLES or as_written[:1].isupper()
 
 
 BEFORE_WINDOW = 6  # words before a place that are searched for a company or an "elsewhere" word
@@ -317,15 +328,52 @@ def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evid
     return chosen, sorted(topics), round(confidence, 2)
 
 
+def _kind_weight(places: tuple[Place, ...]) -> float:
+    return max(PLACE_KIND_WEIGHT[place.kind] for place in places)
+
+
+def _overlapped_by_stronger(field: Field, index: int) -> bool:
+    """A place name that runs into a stronger one starting inside it and ending after it: a
+    province's own name against a district's, or a capitalised name against one that starts
+    with a lower-case word ("việc làm Đồng Nai": "làm Đồng" folds like Lâm Đồng)."""
+    spans = field.place_spans
+    start, end, places = spans[index]
+    for later_start, later_end, later_places in spans[index + 1 :]:
+        if later_start >= end:
+            return False
+        if later_end <= end:
+            continue
+        weight, later_weight = _kind_weight(places), _kind_weight(later_places)
+        if later_weight > weight or (later_weight == weight and _capitalised_word(field, later_start) and not _capitalised_word(field, start)):
+            return True
+    return False
+
+
+def _capitalised_word(field: Field, index: int) -> bool:
+    return field.text[field.start_of(index) : field.start_of(index) + 1].isupper()
+
+
+Mention = tuple[str, float, bool, Field, int, int]  # code, weight, elsewhere, field, first word, word after
+
+
+def _continues_address(previous: Mention, field: Field, start: int) -> bool:
+    """The place follows the previous one with only punctuation between: one address
+    ("xã A, huyện B, tỉnh C")."""
+    *_head, previous_field, _previous_start, previous_end = previous
+    return previous_field is field and previous_end == start and not field.text[field.end_of(start - 1) : field.start_of(start)].strip(" ,-–()")
+
+
 def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[str | None, float]:
     scores: dict[str, float] = defaultdict(float)
     support: dict[str, list[Evidence]] = defaultdict(list)
-    mentions: list[tuple[str, float, bool, Field, int, int]] = []  # code, weight, elsewhere, where
+    mentions: list[Mention] = []
     for field in fields:
         reach = 0
-        for start, end, found in field.place_spans:
+        for index, (start, end, found) in enumerate(field.place_spans):
             if start < reach:
                 continue  # inside a place name already read
+            if _overlapped_by_stronger(field, index):
+                continue  # "việc làm Bình Dương": "làm Bình" (Lâm Bình) yields to Bình Dương
             places = _as_written(field, start, end, list(found))
             if not places:
                 continue  # "việc làm Đồng Nai": "làm Đồng" is not Lâm Đồng, and "Đồng Nai" is still read
@@ -352,7 +400,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             weight = kind_weight + (1.0 if locative else 0.0)
             if NOW & set(_immediately_before(field, start, NOW_WINDOW)):
                 weight *= NOW_WEIGHT  # "giờ về Cần Thơ", "hiện ở Tây Ninh": where the matter is now
-            if not locative and written.islower() and not written.isascii() and field.capitalised:
+            if not locative and written.islower() and field.capitalised:
                 weight *= LOWER_CASE_WEIGHT  # "lương hưu cao bằng lương cũ", "đất nước hòa bình": common words
             if field.name == "subject":
                 weight *= 1.2
@@ -360,6 +408,8 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
                 weight *= SIGNATURE_WEIGHT  # the sender's address under "Trân trọng,"
             # a hometown ("quê tôi ở …", but not "về quê ở …"), a former workplace or a head office
             elsewhere = _names_any(before, ELSEWHERE_TEXT) or (" que " in before and " ve que " not in before)
+            if mentions and _continues_address(mentions[-1], field, start):
+                elsewhere = elsewhere or mentions[-1][2]  # "quê ở huyện Hải Hậu, Nam Định": the same hometown
             mentions.append((code, weight, elsewhere, field, start, end))
     # Such places count little beside another place; named alone, they are the only location given.
     competing = any(not elsewhere for _c, _w, elsewhere, *_rest in mentions)

@@ -155,9 +155,26 @@ SEVERAL_PLACES = [  # the matter's place wins over birthplace, hometown, head of
     ("Ngân hàng Quân đội chi nhánh Hải Phòng không trả lương hưu qua thẻ cho bố tôi.", "31"),  # a branch is a place
     ("Cảm ơn, tôi sẽ làm theo.\n\nVào Th 3, 7 thg 10, 2025 lúc 9:00 BHXH <cskh@bhxh-cskh.vn> đã viết:\n> Hồ sơ của bạn tại BHXH tỉnh Nghệ An đã được duyệt.", None),
 ]
+NAMES_AND_PLACES = [  # a word that can open a person's name, and a place right after it
+    ("Mẹ tôi được chuyển lên Bệnh viện Bạch Mai (Hà Nội) nhưng bị từ chối thanh toán BHYT.", "01"),  # punctuation cuts a name
+    ("Ông Trần Văn Dương, Bình Dương, hỏi về lương hưu.", "79"),
+    ("toi lam o cong ty giay, ho so that nghiep nop o trung tam viec lam Dong Nai thi bao thieu giay", "75"),  # "lam" is "làm"
+    ("nop ho so huu tai buu dien roi ma mai thanh hoa van chua tra loi", "38"),  # "mai" is "tomorrow"/"still", not Mai
+    ("Chi Lam Dong Nai hoi ve BHXH tu nguyen", None),  # "Lam" capitalised: a family name
+]
+OVERLAPPING_NAMES = [  # a district's name running into a province's yields to the province
+    ("e nop ho so o trung tam dich vu viec lam Binh Duong ma bi tu choi, mat quyen loi tro cap that nghiep", "79"),
+]
+ADDRESSES = [  # a hometown's address goes on after its first place: all of it is the hometown
+    ("Quê tôi ở xã Hải Đông, huyện Hải Hậu, Nam Định. Nay tôi làm ở quận Long Biên, Hà Nội, công ty nợ BHXH 3 tháng.", "01"),
+]
 ONLY_PLACE_GIVEN = [  # a head office or hometown named alone is the only location there is
     ("Doanh nghiệp chúng tôi có trụ sở tại TP Tuy Hòa, xin hướng dẫn đăng ký tham gia BHXH lần đầu.", "66"),
     ("Quê tôi ở Nghệ An, năm nay 61 tuổi, đóng BHXH được 18 năm thì có lương hưu không?", "40"),
+]
+ASCII_CASE = [  # no tone marks, but capitals: a lower-case place name is a common word
+    ("Toi o ap 3, xa Luong Hoa, tinh Tra Vinh. Muc dong thap nhat cua BHXH tu nguyen la bao nhieu?", "86"),  # "đóng thấp", not Đồng Tháp
+    ("BHXH Q.12 tiếp dân chậm quá, bấm số lúc 8h mà 15h vẫn chưa tới lượt làm hồ sơ hưởng một lần", "79"),
 ]
 WEAK = [  # no real place: null rather than a guess
     ("Tôi muốn về quê làm ăn, có được rút BHXH một lần không?", None),
@@ -207,8 +224,23 @@ def test_the_matters_place_wins(body: str, province: str | None) -> None:
     assert classify("Hỏi về BHXH", body).province_code == province
 
 
+@pytest.mark.parametrize(("body", "province"), NAMES_AND_PLACES, ids=_ids(NAMES_AND_PLACES))
+def test_a_place_after_a_name_like_word(body: str, province: str | None) -> None:
+    assert classify(None, body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), OVERLAPPING_NAMES + ADDRESSES, ids=_ids(OVERLAPPING_NAMES + ADDRESSES))
+def test_overlapping_names_and_address_lists(body: str, province: str) -> None:
+    assert classify(None, body).province_code == province
+
+
 @pytest.mark.parametrize(("body", "province"), ONLY_PLACE_GIVEN, ids=_ids(ONLY_PLACE_GIVEN))
 def test_a_place_named_alone_counts_even_if_it_is_a_hometown_or_head_office(body: str, province: str) -> None:
+    assert classify(None, body).province_code == province
+
+
+@pytest.mark.parametrize(("body", "province"), ASCII_CASE, ids=_ids(ASCII_CASE))
+def test_case_and_short_office_names(body: str, province: str) -> None:
     assert classify(None, body).province_code == province
 
 
