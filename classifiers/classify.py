@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TypeVar
 
-from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, TrieNode, TriePayload, lexicon
+from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, Shorthand, TrieNode, TriePayload, lexicon
 from classifiers.result import Classification, Evidence
 from classifiers.text import first_words, fold, one_tone_style, words_and_bounds
 from ingest.email.quotes import split_reply
@@ -180,10 +180,25 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
         text = unicodedata.normalize("NFC", raw)  # offsets in the folded text are offsets in this
         folded = _mask_addresses(fold(text))
         words, bounds = words_and_bounds(folded)
+        if not lex.shorthand.keys().isdisjoint(words):
+            words, bounds = _expand_shorthand(words, bounds, lex.shorthand)
         cue_spans, subject_spans, place_spans = _scan(words, lex.trie)
         closing_at, signature_at = _closing(folded, lex) if name == "body" else (len(text), len(text))
         out.append(Field(name, text, folded, words, bounds, cue_spans, subject_spans, place_spans, closing_at, signature_at))
     return out
+
+
+def _expand_shorthand(words: list[str], bounds: list[int], shorthand: Shorthand) -> tuple[list[str], list[int]]:
+    """Chat shorthand read as its words ("ko" → "khong", "ntn" → "nhu the nao"); each word of
+    an expansion keeps the offsets of the token it came from, so evidence shows "ko"."""
+    expanded_words: list[str] = []
+    expanded_bounds: list[int] = []
+    for index, word in enumerate(words):
+        start, end = bounds[2 * index], bounds[2 * index + 1]
+        for part in shorthand.get(word, (word,)):
+            expanded_words.append(part)
+            expanded_bounds += (start, end)
+    return expanded_words, expanded_bounds
 
 
 def _closing(folded: str, lex: Lexicon) -> tuple[int, int]:
@@ -286,6 +301,20 @@ def _is_agency_mention(field: Field, start: int, end: int, lex: Lexicon) -> bool
     return tuple(after[:1]) in lex.agency_after or tuple(after[:2]) in lex.agency_after
 
 
+# The insurance whose name is also the agency's ("Bảo hiểm xã hội Việt Nam", "BHXH tỉnh …").
+AGENCY_INSURANCE = "BHXH"
+# Words after the insurance's full name that make it an office's name.
+OFFICE_AFTER = {("viet", "nam"), ("vn",), ("tinh",), ("thanh", "pho"), ("tp",), ("huyen",), ("quan",), ("thi", "xa"), ("khu", "vuc"), ("co", "so"), ("trung", "uong")}
+
+
+def _is_agency_by_name(field: Field, start: int, end: int, lex: Lexicon) -> bool:
+    """'Kính gửi Bảo hiểm xã hội', 'Bảo hiểm xã hội Việt Nam', 'Bảo hiểm xã hội tỉnh …'."""
+    after = field.words[end : end + 2]
+    if tuple(after[:1]) in OFFICE_AFTER or tuple(after) in OFFICE_AFTER:
+        return True
+    return any(_immediately_before(field, start, n) in lex.agency_before for n in (1, 2))
+
+
 Matches = dict[str, list[tuple[int, int, tuple[Cue, ...]]]]
 
 
@@ -298,6 +327,7 @@ def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evid
     topics: dict[str, float] = defaultdict(float)
     insurance: dict[str, float] = defaultdict(float)
     named: set[str] = set()  # types the text spells out ("BHYT", "thẻ BHYT", "bảo hiểm thất nghiệp")
+    strong: set[str] = set()  # types with at least one full-weight cue
     for field in fields:
         for start, end, cues in longest[field.name]:
             for cue in cues:
@@ -307,22 +337,33 @@ def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evid
                     topics[cue.label] += cue.weight
                     if cue.insurance:
                         insurance[cue.insurance] += cue.weight
+                        if cue.weight >= 1:
+                            strong.add(cue.insurance)
                     evidence.append(_evidence(field, start, end, f"topic:{cue.label}", cue.weight))
                     if cue.insurance:
                         evidence.append(_evidence(field, start, end, f"insurance:{cue.insurance}", cue.weight))
                 elif cue.family == "insurance":
                     if cue.weight < 1 and _is_agency_mention(field, start, end, lex):
                         continue
+                    if cue.label == AGENCY_INSURANCE and cue.weight >= 1 and _is_agency_by_name(field, start, end, lex):
+                        continue  # "Kính gửi Bảo hiểm xã hội Việt Nam": the agency
                     weight = 1.5 * cue.weight
                     if cue.weight >= 1:
                         named.add(cue.label)
+                        strong.add(cue.label)
                     insurance[cue.label] += weight
                     evidence.append(_evidence(field, start, end, f"insurance:{cue.label}", weight))
     # A type the message only touches in passing (a hospital in an accident claim, the
     # social-insurance book in an unemployment claim) does not count beside its main subject,
     # unless the text spells the insurance out ("thẻ BHYT hưu trí": the card is asked about).
+    # A type supported only by loose words ("bệnh viện", "điều trị" in a sickness-benefit claim)
+    # is context beside a type the message names or asks about in so many words.
     top = max(insurance.values(), default=0.0)
-    chosen = sorted(label for label, score in insurance.items() if score >= 1 and (score >= INSURANCE_SHARE * top or label in named))
+    chosen = sorted(
+        label
+        for label, score in insurance.items()
+        if score >= 1 and (score >= INSURANCE_SHARE * top or label in named) and (label in strong or not strong)
+    )
     topics = {label: score for label, score in topics.items() if score >= 1}
     confidence = min(1.0, 0.5 + 0.15 * sum(insurance.values())) if chosen else (0.7 if not insurance else 0.4)
     return chosen, sorted(topics), round(confidence, 2)
@@ -432,14 +473,18 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
 
 def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: list[str], evidence: list[Evidence]) -> tuple[str, float]:
     scores: dict[str, float] = defaultdict(float)
-    closing = 0.0
+    greeting = thanks = 0.0
     for field in fields:
         for start, end, cues in _longest_only(field.cue_spans):
             for cue in cues:
                 if cue.family == "category":
                     weight = 1.5 if field.name == "subject" else 1.0
                     if cue.label == "greeting" or (cue.label == "other" and field.start_of(start) >= field.closing_at):
-                        closing += weight  # "Chào ad,", "Xin cảm ơn.": politeness, unless that is all there is
+                        # "Chào ad,", "Xin cảm ơn.": politeness, unless that is all there is
+                        if cue.label == "greeting":
+                            greeting += weight
+                        else:
+                            thanks += weight
                         evidence.append(_evidence(field, start, end, "category:other", weight))
                         continue
                     scores[cue.label] += weight
@@ -447,10 +492,12 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
         marks = len(QUESTION_MARK.findall(field.text))
         if marks:
             scores["question"] += min(marks, 2) * 0.5
-    if scores["complaint"] < 1 and scores["question"] < 1:
-        scores["other"] += closing
-    complaint, question, other = scores["complaint"], scores["question"], scores["other"]
     substantive = bool(insurance or topics)
+    if scores["complaint"] < 1 and scores["question"] < 1:
+        # A greeting before an insurance matter is only politeness; a closing thank-you after
+        # one ("… đã được cấp lại rồi. Cảm ơn ad.") is a thank-you note.
+        scores["other"] += thanks + (0.0 if substantive else greeting)
+    complaint, question, other = scores["complaint"], scores["question"], scores["other"]
     if other >= 1 and complaint < 1 and (question < 1 or not substantive):
         label = "other"  # thanks, greetings, "is anyone there?"
     elif not substantive and complaint < 1 and question < 1:

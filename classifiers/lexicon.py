@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,14 @@ PLACE_KIND_WEIGHT = {
 }
 
 
-def phrase_key(text: str) -> tuple[str, ...]:
-    return tuple(words_of(fold(text)))
+Shorthand = dict[str, tuple[str, ...]]  # chat shorthand token → the words it stands for
+
+
+def phrase_key(text: str, shorthand: Shorthand | None = None) -> tuple[str, ...]:
+    words = words_of(fold(text))
+    if shorthand and not shorthand.keys().isdisjoint(words):
+        return tuple(word for token in words for word in shorthand.get(token, (token,)))
+    return tuple(words)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Lexicon:
     agency_after: frozenset[tuple[str, ...]]
     trie: TrieNode
     closings: frozenset[tuple[str, ...]] = frozenset()
+    shorthand: Shorthand = field(default_factory=dict)
 
     @cached_property
     def closing_first_words(self) -> frozenset[str]:
@@ -99,20 +106,24 @@ def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, .
 @cache
 def lexicon() -> Lexicon:
     keywords = tomllib.loads((DATA / "keywords.toml").read_text(encoding="utf-8"))
+    shorthand: Shorthand = {token: tuple(words_of(fold(words))) for token, words in keywords["shorthand"].items()}
     cues: dict[tuple[str, ...], list[Cue]] = {}
 
+    def key_of(phrase: str) -> tuple[str, ...]:
+        return phrase_key(phrase, shorthand)
+
     def add_cue(phrase: str, cue: Cue) -> None:
-        key = phrase_key(phrase)
+        key = key_of(phrase)
         if key and cue not in cues.setdefault(key, []):
             cues[key].append(cue)
 
     # Inside a topic phrase even the bare "bhxh" is the insurance, not the agency ("sổ BHXH").
-    strong_names = {insurance: [phrase_key(p) for p in phrases] for insurance, phrases in keywords["insurance_names"].items()}
+    strong_names = {insurance: [key_of(p) for p in phrases] for insurance, phrases in keywords["insurance_names"].items()}
     for insurance, phrases in keywords["weak_insurance_names"].items():
-        strong_names.setdefault(insurance, []).extend(phrase_key(p) for p in phrases)
+        strong_names.setdefault(insurance, []).extend(key_of(p) for p in phrases)
 
     def spells_out(phrase: str, insurance: str) -> bool:
-        key = phrase_key(phrase)
+        key = key_of(phrase)
         return any(key[i : i + len(name)] == name for name in strong_names.get(insurance, []) for i in range(len(key)))
 
     for topic, spec in keywords["topics"].items():
@@ -140,18 +151,19 @@ def lexicon() -> Lexicon:
         if kind.startswith("_"):
             continue
         for phrase, codes in table.items():
-            key = phrase_key(phrase)
+            key = key_of(phrase)
             if key:
                 places.setdefault(key, []).extend(Place(code, kind, phrase) for code in codes)
     aliases = tomllib.loads((DATA / "aliases.toml").read_text(encoding="utf-8"))
     for code, phrases in aliases.items():
         for phrase in phrases:
-            places.setdefault(phrase_key(phrase), []).append(Place(code, "alias", phrase))
+            places.setdefault(key_of(phrase), []).append(Place(code, "alias", phrase))
     return Lexicon(
         cues=cues,
         places=places,
-        agency_before=frozenset(phrase_key(p) for p in keywords["agency"]["before"]),
-        agency_after=frozenset(phrase_key(p) for p in keywords["agency"]["after"]),
+        agency_before=frozenset(key_of(p) for p in keywords["agency"]["before"]),
+        agency_after=frozenset(key_of(p) for p in keywords["agency"]["after"]),
         trie=build_trie(cues, places),
-        closings=frozenset(phrase_key(p) for p in keywords["signature"]["closings"]),
+        closings=frozenset(key_of(p) for p in keywords["signature"]["closings"]),
+        shorthand=shorthand,
     )

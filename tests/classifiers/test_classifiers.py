@@ -294,6 +294,12 @@ def test_one_line_text_is_cut_as_the_reply_splitter_would(body: str) -> None:
 
 # Insurance types from what the message is about, not from every word that names one.
 ABOUT = [
+    ("Kính gửi Bảo hiểm xã hội Việt Nam,\nThẻ BHYT của tôi bị ghi sai ngày sinh, tôi phải sửa ở đâu?", ["BHYT"], "complaint"),  # the agency's name
+    ("Công ty tôi đóng BHXH cho tôi 10 năm. Tháng trước tôi nằm viện điều trị gãy chân 2 tuần ở bệnh viện, có giấy ra viện. "
+     "Xin hỏi chế độ ốm đau được hưởng bao nhiêu?", ["BHXH"], "question"),  # the hospital is context of a sickness claim
+    # chat shorthand ("dc", "r", "j", "k", "ko") read as its words; a greeting before the matter is politeness
+    ("chao ad, e dong bhxh dc 5 nam, nghi viec r, gio muon rut 1 lan thi can giay to j, lam tren vssid dc k", ["BHXH"], "question"),
+    ("ad oi e nop ho so that nghiep 20 ngay r ma goi len trung tam ko ai nghe may", ["BHTN"], "complaint"),
     ("Mua BHYT hộ gia đình cho bố em 65 tuổi, bố em không có lương hưu, giá bao nhiêu?", ["BHYT"], "question"),
     ("Công ty không trả sổ BHXH cho tôi nên tôi chưa nộp được hồ sơ hưởng thất nghiệp.", ["BHTN", "BHXH"], "complaint"),
     ("Tôi nghỉ hưu rồi, thẻ BHYT hưu trí có được cấp tự động không?", ["BHXH", "BHYT"], "question"),
