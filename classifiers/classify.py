@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, Shorthand, TrieNode, TriePayload, lexicon
 from classifiers.result import Classification, Evidence
-from classifiers.text import first_words, fold, one_tone_style, words_and_bounds
+from classifiers.text import first_words, fold, words_and_bounds, written_form
 from ingest.email.quotes import split_reply
 
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
@@ -252,10 +252,13 @@ def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list
     return [p for p in places if _written_name(p.name) == written]
 
 
-@lru_cache(maxsize=8192)
-def _written_name(text: str) -> str:
-    """'Thanh  Hoá' → 'thanh hoá': lower case, one tone style, words joined by one space."""
-    return " ".join(re.findall(r"\w+", one_tone_style(unicodedata.normalize("NFC", text).lower())))
+_written_name = lru_cache(maxsize=8192)(written_form)
+
+
+def _written_as(field: Field, start: int, end: int, written: str) -> bool:
+    """The words match a phrase written with tone marks, when the text has them."""
+    span = field.written(start, end)
+    return span.isascii() or _written_name(span) == written
 
 
 def _is_person_word(field: Field, index: int) -> bool:
@@ -478,6 +481,8 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
         for start, end, cues in _longest_only(field.cue_spans):
             for cue in cues:
                 if cue.family == "category":
+                    if cue.written and not _written_as(field, start, end, cue.written):
+                        continue  # "Quất" is not "quát", "có thẻ" is not "có thể"
                     weight = 1.5 if field.name == "subject" else 1.0
                     if cue.label == "greeting" or (cue.label == "other" and field.start_of(start) >= field.closing_at):
                         # "Chào ad,", "Xin cảm ơn.": politeness, unless that is all there is

@@ -14,7 +14,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from classifiers.text import fold, words_of
+from classifiers.text import fold, words_of, written_form
 
 DATA = Path(__file__).resolve().parent / "data"
 WEAK_CUE_WEIGHT = 0.4
@@ -49,6 +49,7 @@ class Cue:
     insurance: str  # for topics: the insurance they belong to ("" when none)
     weight: float = 1.0
     names_insurance: bool = False  # the phrase spells out its insurance's name ("thẻ BHYT")
+    written: str = ""  # for a phrase written with tone marks: the form a text with tone marks must have
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ def lexicon() -> Lexicon:
         add_cue(phrase, Cue("spam", "spam", ""))
     for category, spec in keywords["category"].items():
         for phrase in spec["phrases"]:
-            add_cue(phrase, Cue("category", category, ""))
+            # Written with tone marks, a phrase must keep them in a text that has them.
+            add_cue(phrase, Cue("category", category, "", written="" if phrase.isascii() else written_form(phrase)))
 
     gazetteer = json.loads((DATA / "gazetteer.json").read_text(encoding="utf-8"))
     places: dict[tuple[str, ...], list[Place]] = {}

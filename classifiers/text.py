@@ -75,3 +75,9 @@ _OLD_TONES = re.compile("|".join(_OLD_TO_NEW))
 def one_tone_style(text: str) -> str:
     """'hòa' → 'hoà', 'thủy' → 'thuỷ' (lower-case NFC text): one spelling for comparisons."""
     return _OLD_TONES.sub(lambda m: _OLD_TO_NEW[m.group()], text)
+
+
+def written_form(text: str) -> str:
+    """'Thanh  Hoá' → 'thanh hoá': lower case, one tone style, words joined by one space (a
+    comparison that keeps tone marks)."""
+    return " ".join(re.findall(r"\w+", one_tone_style(unicodedata.normalize("NFC", text).lower())))

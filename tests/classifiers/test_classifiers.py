@@ -351,3 +351,18 @@ def test_decomposed_unicode_gets_the_same_tags() -> None:
     assert (decomposed.insurance_types, decomposed.province_code, decomposed.category) == (
         composed.insurance_types, composed.province_code, composed.category)
     assert [e.phrase for e in decomposed.evidence] == [e.phrase for e in composed.evidence]
+
+
+@pytest.mark.parametrize(
+    ("body", "not_a_cue"),
+    [
+        ("Khu kinh tế Dung Quất: công ty chậm đóng BHXH 2 tháng, xin hỏi lãi chậm đóng tính thế nào?", "Quất"),  # not "quát"
+        ("Mẹ tôi đã có thẻ BHYT hưu trí nhưng bệnh viện bắt trả tiền hết", "có thẻ"),  # not "có thể"
+    ],
+)
+def test_a_cue_written_with_tone_marks_keeps_them(body: str, not_a_cue: str) -> None:
+    phrases = [e.phrase for e in classify(None, body).evidence if e.tag.startswith("category:")]
+    assert phrases and not_a_cue not in phrases
+    # without tone marks the text cannot tell them apart, and the cue counts
+    folded = body.replace("Quất", "Quat").replace("có thẻ", "co the")
+    assert any(e.phrase in ("Quat", "co the") for e in classify(None, folded).evidence)
