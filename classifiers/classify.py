@@ -477,6 +477,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
 def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: list[str], evidence: list[Evidence]) -> tuple[str, float]:
     scores: dict[str, float] = defaultdict(float)
     greeting = thanks = 0.0
+    declared = _declared_category(fields[0], lex) if fields[0].name == "subject" else None
     for field in fields:
         for start, end, cues in _longest_only(field.cue_spans):
             for cue in cues:
@@ -503,7 +504,9 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
         # one ("… đã được cấp lại rồi. Cảm ơn ad.") is a thank-you note.
         scores["other"] += thanks + (0.0 if substantive else greeting)
     complaint, question, other = scores["complaint"], scores["question"], scores["other"]
-    if other >= 1 and complaint < 1 and (question < 1 or not substantive):
+    if declared and substantive:
+        label = declared  # "Hỏi cách tính lãi chậm đóng": the employer asks, whatever went wrong
+    elif other >= 1 and complaint < 1 and (question < 1 or not substantive):
         label = "other"  # thanks, greetings, "is anyone there?"
     elif not substantive and complaint < 1 and question < 1:
         label = "other"
@@ -516,6 +519,28 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
     total = complaint + question + other
     confidence = 0.5 if total == 0 else max(0.34, scores[label] / total if label in scores else 0.5)
     return label, round(min(confidence, 0.99), 2)
+
+
+# Markers before a subject's own words: a reply's ("Re:", "TL:" = trả lời, "AW:", "SV:"), and
+# others ("Fwd:", "TR:" = chuyển tiếp, "V/v" = về việc).
+REPLY_MARKERS = {"re", "tl", "aw", "sv"}
+OTHER_MARKERS = {"fw", "fwd", "tr", "v"}
+
+
+def _declared_category(subject: Field, lex: Lexicon) -> str | None:
+    """What a subject says the letter is, by its opening words ("Hỏi về …", "Khiếu nại …").
+    A reply's subject ("Re: Hướng dẫn …") is the first letter's, not this one's."""
+    index = 0
+    while index < len(subject.words) and subject.words[index] in REPLY_MARKERS | OTHER_MARKERS:
+        if subject.words[index] in REPLY_MARKERS:
+            return None
+        index += 1
+    opening = subject.words[index : index + max(map(len, lex.subject_openings), default=0)]
+    for size in range(len(opening), 0, -1):  # the longest opening that matches
+        label = lex.subject_openings.get(tuple(opening[:size]))
+        if label:
+            return label
+    return None
 
 
 def _spam_score(fields: list[Field], longest: Matches, evidence: list[Evidence]) -> float:

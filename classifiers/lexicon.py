@@ -77,6 +77,7 @@ class Lexicon:
     trie: TrieNode
     closings: frozenset[tuple[str, ...]] = frozenset()
     shorthand: Shorthand = field(default_factory=dict)
+    subject_openings: dict[tuple[str, ...], str] = field(default_factory=dict)  # opening words → category
 
     @cached_property
     def closing_first_words(self) -> frozenset[str]:
@@ -168,4 +169,5 @@ def lexicon() -> Lexicon:
         trie=build_trie(cues, places),
         closings=frozenset(key_of(p) for p in keywords["signature"]["closings"]),
         shorthand=shorthand,
+        subject_openings={key_of(phrase): label for label, phrases in keywords["subject_opening"].items() for phrase in phrases},
     )

@@ -366,3 +366,17 @@ def test_a_cue_written_with_tone_marks_keeps_them(body: str, not_a_cue: str) -> 
     # without tone marks the text cannot tell them apart, and the cue counts
     folded = body.replace("Quất", "Quat").replace("có thẻ", "co the")
     assert any(e.phrase in ("Quat", "co the") for e in classify(None, folded).evidence)
+
+
+SUBJECTS = [  # (subject, body, category): a subject that opens by saying what the letter is
+    ("Hỏi cách tính tiền lãi chậm đóng BHXH", "Công ty chúng tôi chậm đóng BHXH 2 tháng do khó khăn. Tiền lãi tính thế nào, nộp bù ra sao?", "question"),
+    ("V/v hỏi thủ tục chốt sổ khi công ty đang nợ BHXH", "Công ty nợ BHXH 3 tháng, người lao động nghỉ việc thì chốt sổ thế nào?", "question"),
+    ("Khiếu nại việc chi trả lương hưu", "Tháng này bố tôi nhận lương hưu ở bưu điện, xin hỏi vì sao số tiền ít hơn mọi tháng?", "complaint"),
+    # a reply's subject is the first letter's: the reply is a thank-you
+    ("Re: Hướng dẫn cấp lại mật khẩu VssID", "Dạ em cảm ơn anh chị nhiều, em đăng nhập được rồi ạ.", "other"),
+]
+
+
+@pytest.mark.parametrize(("subject", "body", "category"), SUBJECTS, ids=[s for s, _b, _c in SUBJECTS])
+def test_a_subject_that_says_what_the_letter_is(subject: str, body: str, category: str) -> None:
+    assert classify(subject, body, "email").category == category
