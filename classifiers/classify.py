@@ -484,6 +484,8 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
                 if cue.family == "category":
                     if cue.written and not _written_as(field, start, end, cue.written):
                         continue  # "Quất" is not "quát", "có thẻ" is not "có thể"
+                    if cue.label == "complaint" and _supposed(field, start, lex):
+                        continue  # "nếu không đóng thì …", "có bị mất … không?": nothing went wrong yet
                     weight = 1.5 if field.name == "subject" else 1.0
                     if cue.label == "greeting" or (cue.label == "other" and field.start_of(start) >= field.closing_at):
                         # "Chào ad,", "Xin cảm ơn.": politeness, unless that is all there is
@@ -519,6 +521,16 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
     total = complaint + question + other
     confidence = 0.5 if total == 0 else max(0.34, scores[label] / total if label in scores else 0.5)
     return label, round(min(confidence, 0.99), 2)
+
+
+HYPOTHETICAL_WINDOW = 4  # words before a complaint word searched for "nếu", "giả sử" …
+
+
+def _supposed(field: Field, start: int, lex: Lexicon) -> bool:
+    """A complaint word inside a supposition or a yes-no question: the words before it (and its
+    own first word, for "có bị …") hold one of the hypothetical phrases."""
+    window = f" {' '.join(field.words[max(0, start - HYPOTHETICAL_WINDOW) : start + 1])} "
+    return any(phrase in window for phrase in lex.hypothetical)
 
 
 # Markers before a subject's own words: a reply's ("Re:", "TL:" = trả lời, "AW:", "SV:"), and

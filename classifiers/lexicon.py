@@ -78,6 +78,7 @@ class Lexicon:
     closings: frozenset[tuple[str, ...]] = frozenset()
     shorthand: Shorthand = field(default_factory=dict)
     subject_openings: dict[tuple[str, ...], str] = field(default_factory=dict)  # opening words → category
+    hypothetical: tuple[str, ...] = ()  # " neu ", " co bi ": words that make a complaint word a supposition
 
     @cached_property
     def closing_first_words(self) -> frozenset[str]:
@@ -169,5 +170,6 @@ def lexicon() -> Lexicon:
         trie=build_trie(cues, places),
         closings=frozenset(key_of(p) for p in keywords["signature"]["closings"]),
         shorthand=shorthand,
+        hypothetical=tuple(f" {' '.join(key_of(phrase))} " for phrase in keywords["hypothetical"]["before"]),
         subject_openings={key_of(phrase): label for label, phrases in keywords["subject_opening"].items() for phrase in phrases},
     )

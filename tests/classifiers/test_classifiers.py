@@ -380,3 +380,17 @@ SUBJECTS = [  # (subject, body, category): a subject that opens by saying what t
 @pytest.mark.parametrize(("subject", "body", "category"), SUBJECTS, ids=[s for s, _b, _c in SUBJECTS])
 def test_a_subject_that_says_what_the_letter_is(subject: str, body: str, category: str) -> None:
     assert classify(subject, body, "email").category == category
+
+
+SUPPOSITIONS = [  # a complaint word in a supposition or a yes-no question; the same word reported
+    ("Nếu công ty không đóng BHXH thì tôi có bị mất quyền lợi thai sản không?", "question"),
+    ("Em nộp hồ sơ thất nghiệp rồi thì có bị mất thời gian đóng BHXH không ạ?", "question"),
+    ("Tôi bị mất thời gian đóng BHXH 2 năm do công ty cũ không báo tăng, có ai giúp không?", "complaint"),
+    ("Bưu điện trả thiếu lương hưu tháng này cho mẹ tôi 500 nghìn, hỏi thì bảo chờ", "complaint"),
+    ("trung tâm dịch vụ việc làm tạm dừng trợ cấp thất nghiệp của em dù em có giấy ra viện", "complaint"),
+]
+
+
+@pytest.mark.parametrize(("body", "category"), SUPPOSITIONS, ids=[text[:40] for text, _c in SUPPOSITIONS])
+def test_a_supposition_is_not_a_complaint(body: str, category: str) -> None:
+    assert classify(None, body).category == category
