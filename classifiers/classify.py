@@ -35,9 +35,15 @@ TITLES = {fold(word) for word in TITLES_WRITTEN}
 COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"), ("thuong", "hieu"), ("doanh", "nghiep"), ("hop", "tac", "xa"), ("cua", "hang")}
 # Places named for where someone comes from, or a head office elsewhere, count little.
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
-# The same as " a b " strings, found in the words before a place by substring search.
-COMPANY_TEXT = tuple(f" {' '.join(phrase)} " for phrase in COMPANY)
-ELSEWHERE_TEXT = tuple(f" {' '.join(phrase)} " for phrase in ELSEWHERE)
+
+
+def _phrase_finder(phrases: set[tuple[str, ...]] | tuple[tuple[str, ...], ...]) -> re.Pattern[str]:
+    """Finds any of the phrases, as whole words, in " w1 w2 … " (see _words_before)."""
+    return re.compile("|".join(re.escape(f" {' '.join(phrase)} ") for phrase in sorted(phrases)))
+
+
+COMPANY_FINDER = _phrase_finder(COMPANY)
+ELSEWHERE_FINDER = _phrase_finder(ELSEWHERE)
 # Words just before a place that say it is where the sender is now.
 NOW = {"gio", "hien", "nay"}
 NOW_WINDOW = 3
@@ -236,7 +242,7 @@ def _is_closing(line: str, lex: Lexicon) -> bool:
 
 def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Evidence:
     first, last = field.start_of(start), field.end_of(end - 1)
-    return Evidence(tag=tag, phrase=field.text[first:last], field=field.name, start=first, end=last, weight=round(weight, 2))  # type: ignore[arg-type]
+    return Evidence(tag=tag, phrase=field.text[first:last], field=field.name, start=first, end=last, weight=weight)  # type: ignore[arg-type]
 
 
 def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list[Place]:
@@ -285,8 +291,8 @@ def _words_before(field: Field, start: int) -> str:
     return f" {' '.join(field.words[max(0, start - BEFORE_WINDOW) : start])} "
 
 
-def _names_any(words: str, phrases: tuple[str, ...]) -> bool:
-    return any(phrase in words for phrase in phrases)
+def _names_any(words: str, finder: re.Pattern[str]) -> bool:
+    return finder.search(words) is not None
 
 
 def _immediately_before(field: Field, start: int, n: int) -> tuple[str, ...]:
@@ -434,7 +440,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             locative = bool(near & LOCATIVE)
             if not locative and start > 0 and _is_person_word(field, start - 1):
                 continue  # "chị Hà Nam", "Nguyễn Thị Long An": a person
-            if not locative and _names_any(before, COMPANY_TEXT):
+            if not locative and _names_any(before, COMPANY_FINDER):
                 continue  # "Công ty Long An": a company's name
             if end - start == 1 and not locative and places[0].kind not in ("alias", "province", "old_province"):
                 continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
@@ -451,7 +457,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             if field.start_of(start) >= field.signature_at:
                 weight *= SIGNATURE_WEIGHT  # the sender's address under "Trân trọng,"
             # a hometown ("quê tôi ở …", but not "về quê ở …"), a former workplace or a head office
-            elsewhere = _names_any(before, ELSEWHERE_TEXT) or (" que " in before and " ve que " not in before)
+            elsewhere = _names_any(before, ELSEWHERE_FINDER) or (" que " in before and " ve que " not in before)
             if mentions and _continues_address(mentions[-1], field, start):
                 elsewhere = elsewhere or mentions[-1][2]  # "quê ở huyện Hải Hậu, Nam Định": the same hometown
             mentions.append((code, weight, elsewhere, field, start, end))
@@ -530,7 +536,7 @@ def _supposed(field: Field, start: int, lex: Lexicon) -> bool:
     """A complaint word inside a supposition or a yes-no question: the words before it (and its
     own first word, for "có bị …") hold one of the hypothetical phrases."""
     window = f" {' '.join(field.words[max(0, start - HYPOTHETICAL_WINDOW) : start + 1])} "
-    return any(phrase in window for phrase in lex.hypothetical)
+    return _names_any(window, lex.hypothetical)
 
 
 # Markers before a subject's own words: a reply's ("Re:", "TL:" = trả lời, "AW:", "SV:"), and

@@ -8,6 +8,7 @@ pass over its tokens: at each token, walk the trie as far as the text allows.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -78,7 +79,7 @@ class Lexicon:
     closings: frozenset[tuple[str, ...]] = frozenset()
     shorthand: Shorthand = field(default_factory=dict)
     subject_openings: dict[tuple[str, ...], str] = field(default_factory=dict)  # opening words → category
-    hypothetical: tuple[str, ...] = ()  # " neu ", " co bi ": words that make a complaint word a supposition
+    hypothetical: re.Pattern[str] = re.compile("(?!)")  # finds " neu ", " co bi ": words that make a complaint word a supposition
 
     @cached_property
     def closing_first_words(self) -> frozenset[str]:
@@ -170,6 +171,6 @@ def lexicon() -> Lexicon:
         trie=build_trie(cues, places),
         closings=frozenset(key_of(p) for p in keywords["signature"]["closings"]),
         shorthand=shorthand,
-        hypothetical=tuple(f" {' '.join(key_of(phrase))} " for phrase in keywords["hypothetical"]["before"]),
+        hypothetical=re.compile("|".join(re.escape(f" {' '.join(key_of(phrase))} ") for phrase in keywords["hypothetical"]["before"])),
         subject_openings={key_of(phrase): label for label, phrases in keywords["subject_opening"].items() for phrase in phrases},
     )

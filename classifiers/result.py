@@ -22,7 +22,7 @@ class Evidence:
     field: Literal["subject", "body"]
     start: int  # character offsets into that field's text
     end: int
-    weight: float = 1.0
+    weight: float = 1.0  # how much the phrase counted (rounded to 2 decimals in JSON)
 
 
 @dataclass(frozen=True)
@@ -36,4 +36,7 @@ class Classification:
     evidence: list[Evidence] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        for item in data["evidence"]:
+            item["weight"] = round(item["weight"], 2)  # weights are products of a few factors: 2 decimals say it all
+        return data
