@@ -294,6 +294,8 @@ def test_one_line_text_is_cut_as_the_reply_splitter_would(body: str) -> None:
 
 # Insurance types from what the message is about, not from every word that names one.
 ABOUT = [
+    ("Cho hỏi mức đóng BHYT hộ gia đình năm nay cho 4 người là bao nhiêu?", ["BHYT"], "question"),  # contribution words fit BHYT too
+    ("chi em bi say thai 8 tuan, cong ty noi ko duoc huong gi, dung ko ad", ["BHXH"], "complaint"),  # sẩy thai: maternity
     ("Kính gửi Bảo hiểm xã hội Việt Nam,\nThẻ BHYT của tôi bị ghi sai ngày sinh, tôi phải sửa ở đâu?", ["BHYT"], "complaint"),  # the agency's name
     ("Công ty tôi đóng BHXH cho tôi 10 năm. Tháng trước tôi nằm viện điều trị gãy chân 2 tuần ở bệnh viện, có giấy ra viện. "
      "Xin hỏi chế độ ốm đau được hưởng bao nhiêu?", ["BHXH"], "question"),  # the hospital is context of a sickness claim
