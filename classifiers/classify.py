@@ -23,7 +23,7 @@ INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
 # Words before a place that say "this is where": the office, the workplace, the hospital.
 LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("q",), ("p",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
             ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",),
-            ("chi", "nhanh"), ("co", "so")}
+            ("chi", "nhanh"), ("co", "so"), ("buu", "dien"), ("ttyt",)}  # "bưu điện Võ Nhai": the district's post office
 # Words before a place that say it is somebody's name or a company's.
 # Written with tone marks: "việc làm Đồng Nai" is a job centre, "Lâm Đồng Nai" would be a name.
 TITLES_WRITTEN = {"anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "bạn", "tên", "là"}
@@ -382,6 +382,16 @@ def _kind_weight(places: tuple[Place, ...]) -> float:
     return max(PLACE_KIND_WEIGHT[place.kind] for place in places)
 
 
+# What may stand between the words of one place name: spaces, and the marks of "TP.HCM",
+# "Bà Rịa - Vũng Tàu", "Đắk R'lấp", "BR/VT".
+_INSIDE_A_NAME = re.compile(r"[ \t.\-–/']*")
+
+
+def _crosses_punctuation(field: Field, start: int, end: int) -> bool:
+    """The words run across a comma, a bracket or a line break: they are not one name."""
+    return any(not _INSIDE_A_NAME.fullmatch(field.text, field.end_of(index), field.start_of(index + 1)) for index in range(start, end - 1))
+
+
 def _overlapped_by_stronger(field: Field, index: int) -> bool:
     """A place name that runs into a stronger one starting inside it and ending after it: a
     province's own name against a district's, or a capitalised name against one that starts
@@ -391,7 +401,7 @@ def _overlapped_by_stronger(field: Field, index: int) -> bool:
     for later_start, later_end, later_places in spans[index + 1 :]:
         if later_start >= end:
             return False
-        if later_end <= end:
+        if later_end <= end or _crosses_punctuation(field, later_start, later_end):
             continue
         weight, later_weight = _kind_weight(places), _kind_weight(later_places)
         if later_weight > weight or (later_weight == weight and _capitalised_word(field, later_start) and not _capitalised_word(field, start)):
@@ -424,6 +434,8 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
                 continue  # inside a place name already read
             if _overlapped_by_stronger(field, index):
                 continue  # "việc làm Bình Dương": "làm Bình" (Lâm Bình) yields to Bình Dương
+            if _crosses_punctuation(field, start, end):
+                continue  # "Hà Đông, Hà Nội": "Đông, Hà" is not Đông Hà
             places = _as_written(field, start, end, list(found))
             if not places:
                 continue  # "việc làm Đồng Nai": "làm Đồng" is not Lâm Đồng, and "Đồng Nai" is still read

@@ -82,6 +82,9 @@ def main() -> None:
         code = old_to_new[old_key]
         add("old_province", info["provinceShort"], code)
         add("old_province", info["province"], code)
+    # A district's own full name, as the data writes it ("Thị xã Hoàng Mai"): another place's
+    # guessed variant must not take it.
+    actual = {unicodedata.normalize("NFC", info["district"]).lower() for districts in legacy["DICT_PROVINCE_DISTRICT"].values() for info in districts.values()}
     for old_key, districts in legacy["DICT_PROVINCE_DISTRICT"].items():
         code = old_to_new[old_key]
         for info in districts.values():
@@ -91,9 +94,15 @@ def main() -> None:
                 # provincial cities and towns are what people name; rural districts less so
                 kind = "city" if info.get("districtType") in ("Thành phố", "Thị xã") else "district"
                 add(kind, short, code)
-                # People keep the type a place had when they learnt it: "thị xã Phú Mỹ".
-                for prefix in ("Quận", "Huyện", "Thị xã", "Thành phố", "TP", "TX"):
-                    add("district_full", f"{prefix} {short}", code)
+                # People keep the type a place had when they learnt it: "thị xã Phú Mỹ" for
+                # what became a city. Rural districts became towns and towns cities, so those
+                # types are interchangeable; only an urban district ("quận") was ever a quận,
+                # which keeps "quận Hoàng Mai" (Hà Nội) apart from thị xã Hoàng Mai (Nghệ An).
+                prefixes = ["Huyện", "Thị xã", "Thành phố", "TP", "TX"] + (["Quận"] if info.get("districtType") == "Quận" else [])
+                for prefix in prefixes:
+                    variant = f"{prefix} {short}"
+                    if variant == info["district"] or unicodedata.normalize("NFC", variant).lower() not in actual:
+                        add("district_full", variant, code)
     for ward in Ward.iter_all():
         add("ward_full", ward.name, f"{int(ward.province_code):02d}")
     data = {kind: {phrase: sorted(codes) for phrase, codes in sorted(table.items())} for kind, table in entries.items()}

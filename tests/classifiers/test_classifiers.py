@@ -396,3 +396,17 @@ SUPPOSITIONS = [  # a complaint word in a supposition or a yes-no question; the 
 @pytest.mark.parametrize(("body", "category"), SUPPOSITIONS, ids=[text[:40] for text, _c in SUPPOSITIONS])
 def test_a_supposition_is_not_a_complaint(body: str, category: str) -> None:
     assert classify(None, body).category == category
+
+
+PLACE_FORMS = [  # office types, punctuation inside addresses, the district post office that pays pensions
+    ("BHXH QUẬN HOÀNG MAI GIẢI QUYẾT HỒ SƠ GỘP SỔ CHẬM NHƯ RÙA, 3 THÁNG CHƯA XONG", "01", "complaint"),  # a quận: Hà Nội's
+    ("Cảm ơn cán bộ BHXH thị xã Hoàng Mai đã hướng dẫn tôi làm hồ sơ hưởng lương hưu", "40", "other"),  # the thị xã: Nghệ An's
+    ("Bố tôi điều trị ở bệnh viện Quân y 103 (Hà Đông, Hà Nội), mức hưởng BHYT của cựu chiến binh là bao nhiêu?", "01", "question"),
+    ("Bưu điện Võ Nhai chi trả lương hưu cho bà tôi chậm 10 ngày mà không thông báo gì", "19", "complaint"),
+]
+
+
+@pytest.mark.parametrize(("body", "province", "category"), PLACE_FORMS, ids=[text[:40] for text, _p, _c in PLACE_FORMS])
+def test_office_types_addresses_and_post_offices(body: str, province: str, category: str) -> None:
+    result = classify(None, body)
+    assert (result.province_code, result.category) == (province, category)
