@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TypeVar
 
-from classifiers.lexicon import END, PLACE_KIND_WEIGHT, Cue, Lexicon, Place, Shorthand, TrieNode, TriePayload, lexicon
+from classifiers.lexicon import END, Cue, Lexicon, PlaceGroup, Shorthand, TrieNode, TriePayload, lexicon
 from classifiers.result import Classification, Evidence
 from classifiers.text import first_words, fold, words_and_bounds, written_form
 from ingest.email.quotes import split_reply
@@ -63,7 +63,7 @@ T = TypeVar("T")
 
 Span = tuple[int, int, T]  # (first token index, index after the last token, what matched)
 CueSpan = tuple[int, int, tuple[Cue, ...]]
-PlaceSpan = tuple[int, int, tuple[Place, ...]]
+PlaceSpan = tuple[int, int, PlaceGroup]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Field:
     bounds: list[int]  # word i runs from bounds[2*i] to bounds[2*i + 1] (see words_and_bounds)
     cue_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the longest cue phrase at each token that starts one
     subject_spans: list[tuple[int, int, tuple[Cue, ...]]]  # the same for topic, insurance, neutral and spam cues
-    place_spans: list[tuple[int, int, tuple[Place, ...]]]  # the longest place name at each token that starts one
+    place_spans: list[tuple[int, int, PlaceGroup]]  # the longest place name at each token that starts one
     closing_at: int  # offset of a closing line ("Trân trọng,", "Xin cảm ơn."); len(text) when none
     signature_at: int  # offset where a signature below a closing line starts; len(text) when none
 
@@ -245,17 +245,18 @@ def _evidence(field: Field, start: int, end: int, tag: str, weight: float) -> Ev
     return Evidence(tag=tag, phrase=field.text[first:last], field=field.name, start=first, end=last, weight=weight)  # type: ignore[arg-type]
 
 
-def _as_written(field: Field, start: int, end: int, places: list[Place]) -> list[Place]:
-    """Places whose name matches the text with its tone marks, when the text has them.
+def _as_written(field: Field, start: int, end: int, group: PlaceGroup) -> PlaceGroup | None:
+    """The places whose name matches the text with its tone marks, when the text has them.
 
     Folding makes "làm đồng" look like "Lâm Đồng" and "chữ" like "Chũ"; a writer who uses
     diacritics writes the place's own. Text without diacritics matches by folded form.
     """
     span = field.written(start, end)
     if span.isascii():
-        return places
+        return group
     written = _written_name(span)
-    return [p for p in places if _written_name(p.name) == written]
+    kept = [place for place in group.places if _written_name(place.name) == written]
+    return group if len(kept) == len(group.places) else PlaceGroup.of(kept)
 
 
 _written_name = lru_cache(maxsize=8192)(written_form)
@@ -378,10 +379,6 @@ def _topics_and_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evid
     return chosen, sorted(topics), round(confidence, 2)
 
 
-def _kind_weight(places: tuple[Place, ...]) -> float:
-    return max(PLACE_KIND_WEIGHT[place.kind] for place in places)
-
-
 # What may stand between the words of one place name: spaces, and the marks of "TP.HCM",
 # "Bà Rịa - Vũng Tàu", "Đắk R'lấp", "BR/VT".
 _INSIDE_A_NAME = re.compile(r"[ \t.\-–/']*")
@@ -389,7 +386,10 @@ _INSIDE_A_NAME = re.compile(r"[ \t.\-–/']*")
 
 def _crosses_punctuation(field: Field, start: int, end: int) -> bool:
     """The words run across a comma, a bracket or a line break: they are not one name."""
-    return any(not _INSIDE_A_NAME.fullmatch(field.text, field.end_of(index), field.start_of(index + 1)) for index in range(start, end - 1))
+    for index in range(start, end - 1):
+        if not _INSIDE_A_NAME.fullmatch(field.text, field.end_of(index), field.start_of(index + 1)):
+            return True
+    return False
 
 
 def _overlapped_by_stronger(field: Field, index: int) -> bool:
@@ -398,12 +398,14 @@ def _overlapped_by_stronger(field: Field, index: int) -> bool:
     with a lower-case word ("việc làm Đồng Nai": "làm Đồng" folds like Lâm Đồng)."""
     spans = field.place_spans
     start, end, places = spans[index]
+    if index + 1 == len(spans) or spans[index + 1][0] >= end:
+        return False  # nothing starts inside this name: the usual case
     for later_start, later_end, later_places in spans[index + 1 :]:
         if later_start >= end:
             return False
         if later_end <= end or _crosses_punctuation(field, later_start, later_end):
             continue
-        weight, later_weight = _kind_weight(places), _kind_weight(later_places)
+        weight, later_weight = places.weight, later_places.weight
         if later_weight > weight or (later_weight == weight and _capitalised_word(field, later_start) and not _capitalised_word(field, start)):
             return True
     return False
@@ -425,7 +427,6 @@ def _continues_address(previous: Mention, field: Field, start: int) -> bool:
 
 def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[str | None, float]:
     scores: dict[str, float] = defaultdict(float)
-    support: dict[str, list[Evidence]] = defaultdict(list)
     mentions: list[Mention] = []
     for field in fields:
         reach = 0
@@ -436,31 +437,29 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
                 continue  # "việc làm Bình Dương": "làm Bình" (Lâm Bình) yields to Bình Dương
             if _crosses_punctuation(field, start, end):
                 continue  # "Hà Đông, Hà Nội": "Đông, Hà" is not Đông Hà
-            places = _as_written(field, start, end, list(found))
-            if not places:
+            group = _as_written(field, start, end, found)
+            if group is None:
                 continue  # "việc làm Đồng Nai": "làm Đồng" is not Lâm Đồng, and "Đồng Nai" is still read
             reach = end
             # A province's own name outranks a district or ward that shares it.
-            top = max(PLACE_KIND_WEIGHT[p.kind] for p in places)
-            codes = {p.code for p in places if PLACE_KIND_WEIGHT[p.kind] == top}
-            if len(codes) != 1:
+            if len(group.codes) != 1:
                 continue  # a name shared by places in several provinces says nothing alone
-            (code,) = codes
-            kind_weight = top
+            (code,) = group.codes
+            kind = group.places[0].kind
+            words = field.words
+            locative = tuple(words[start - 1 : start]) in LOCATIVE or tuple(words[max(0, start - 2) : start]) in LOCATIVE
             before = _words_before(field, start)
-            near = {_immediately_before(field, start, 1), _immediately_before(field, start, 2)}
-            locative = bool(near & LOCATIVE)
             if not locative and start > 0 and _is_person_word(field, start - 1):
                 continue  # "chị Hà Nam", "Nguyễn Thị Long An": a person
             if not locative and _names_any(before, COMPANY_FINDER):
                 continue  # "Công ty Long An": a company's name
-            if end - start == 1 and not locative and places[0].kind not in ("alias", "province", "old_province"):
+            if end - start == 1 and not locative and kind not in ("alias", "province", "old_province"):
                 continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
             written = field.written(start, end)
-            if not locative and places[0].kind == "alias" and len(written) <= SHORT_ALIAS and not written.isupper():
+            if not locative and kind == "alias" and len(written) <= SHORT_ALIAS and not written.isupper():
                 continue  # "hn e đi khám": chat shorthand for "hôm nay", not Hà Nội ("HN" is)
-            weight = kind_weight + (1.0 if locative else 0.0)
-            if NOW & set(_immediately_before(field, start, NOW_WINDOW)):
+            weight = group.weight + (1.0 if locative else 0.0)
+            if not NOW.isdisjoint(words[max(0, start - NOW_WINDOW) : start]):
                 weight *= NOW_WEIGHT  # "giờ về Cần Thơ", "hiện ở Tây Ninh": where the matter is now
             if not locative and written.islower() and field.capitalised:
                 weight *= LOWER_CASE_WEIGHT  # "lương hưu cao bằng lương cũ", "đất nước hòa bình": common words
@@ -475,11 +474,9 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             mentions.append((code, weight, elsewhere, field, start, end))
     # Such places count little beside another place; named alone, they are the only location given.
     competing = any(not elsewhere for _c, _w, elsewhere, *_rest in mentions)
-    for code, weight, elsewhere, field, start, end in mentions:
-        if elsewhere and competing:
-            weight *= ELSEWHERE_WEIGHT
+    counted = [(code, weight * ELSEWHERE_WEIGHT if elsewhere and competing else weight, field, start, end) for code, weight, elsewhere, field, start, end in mentions]
+    for code, weight, *_where in counted:
         scores[code] += weight
-        support[code].append(_evidence(field, start, end, f"province:{code}", weight))
     if not scores:
         return None, 0.8
     ranked = sorted(scores.items(), key=lambda item: -item[1])
@@ -487,7 +484,7 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if best < MIN_PROVINCE_SCORE or best < 1.25 * runner_up:
         return None, 0.4
-    evidence.extend(support[best_code])
+    evidence.extend(_evidence(field, start, end, f"province:{code}", weight) for code, weight, field, start, end in counted if code == best_code)
     confidence = min(0.99, 0.5 + 0.15 * best) * (1 - runner_up / (best + runner_up))
     return best_code, round(confidence, 2)
 
@@ -526,6 +523,8 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
     complaint, question, other = scores["complaint"], scores["question"], scores["other"]
     if declared and substantive:
         label = declared  # "Hỏi cách tính lãi chậm đóng": the employer asks, whatever went wrong
+    elif not substantive and not _within_the_service(fields, lex):
+        label = "other"  # "làm căn cước ở đâu?", "page có bán sách không?": not for this service
     elif other >= 1 and complaint < 1 and (question < 1 or not substantive):
         label = "other"  # thanks, greetings, "is anyone there?"
     elif not substantive and complaint < 1 and question < 1:
@@ -539,6 +538,11 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
     total = complaint + question + other
     confidence = 0.5 if total == 0 else max(0.34, scores[label] / total if label in scores else 0.5)
     return label, round(min(confidence, 0.99), 2)
+
+
+def _within_the_service(fields: list[Field], lex: Lexicon) -> bool:
+    """The message names the agency, its offices, its app or its papers."""
+    return any(lex.service.search(f" {' '.join(field.words)} ") for field in fields)
 
 
 HYPOTHETICAL_WINDOW = 4  # words before a complaint word searched for "nếu", "giả sử" …

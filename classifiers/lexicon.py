@@ -65,8 +65,25 @@ class Place:
 # (topics, insurance names, neutral and spam phrases) are matched apart from category cues, so
 # "không trả sổ" is both a complaint and, inside it, the social-insurance book.
 END = ""
-TriePayload = tuple[tuple["Cue", ...], tuple["Cue", ...], tuple["Place", ...]]
+TriePayload = tuple[tuple["Cue", ...], tuple["Cue", ...], "PlaceGroup | None"]
 TrieNode = dict[str, Any]  # word → TrieNode, END → TriePayload
+
+
+@dataclass(frozen=True)
+class PlaceGroup:
+    """The places one name can be, with what the classifier asks of them computed once: the
+    weight of the strongest kind, and the provinces of the places of that kind."""
+
+    places: tuple[Place, ...]
+    weight: float
+    codes: frozenset[str]
+
+    @classmethod
+    def of(cls, places: tuple[Place, ...] | list[Place]) -> PlaceGroup | None:
+        if not places:
+            return None
+        weight = max(PLACE_KIND_WEIGHT[place.kind] for place in places)
+        return cls(tuple(places), weight, frozenset(place.code for place in places if PLACE_KIND_WEIGHT[place.kind] == weight))
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,7 @@ class Lexicon:
     closings: frozenset[tuple[str, ...]] = frozenset()
     shorthand: Shorthand = field(default_factory=dict)
     subject_openings: dict[tuple[str, ...], str] = field(default_factory=dict)  # opening words → category
+    service: re.Pattern[str] = re.compile("(?!)")  # finds " bhxh ", " mot cua ": a message within the service
     hypothetical: re.Pattern[str] = re.compile("(?!)")  # finds " neu ", " co bi ": words that make a complaint word a supposition
 
     @cached_property
@@ -103,7 +121,7 @@ def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, .
             node = child
         found = tuple(cues[key]) if key in cues else no_cues
         subject = tuple(cue for cue in found if cue.family != "category") if found else no_cues
-        node[END] = (found, subject, tuple(places.get(key, ())))
+        node[END] = (found, subject, PlaceGroup.of(places.get(key, ())))
     return root
 
 
@@ -171,6 +189,7 @@ def lexicon() -> Lexicon:
         trie=build_trie(cues, places),
         closings=frozenset(key_of(p) for p in keywords["signature"]["closings"]),
         shorthand=shorthand,
+        service=re.compile("|".join(re.escape(f" {' '.join(key_of(phrase))} ") for phrase in keywords["service"]["words"])),
         hypothetical=re.compile("|".join(re.escape(f" {' '.join(key_of(phrase))} ") for phrase in keywords["hypothetical"]["before"])),
         subject_openings={key_of(phrase): label for label, phrases in keywords["subject_opening"].items() for phrase in phrases},
     )

@@ -410,3 +410,17 @@ PLACE_FORMS = [  # office types, punctuation inside addresses, the district post
 def test_office_types_addresses_and_post_offices(body: str, province: str, category: str) -> None:
     result = classify(None, body)
     assert (result.province_code, result.category) == (province, category)
+
+
+OUTSIDE_THE_SERVICE = [  # a question with no insurance matter and nothing of the agency is off-topic
+    ("Cho mình hỏi đăng ký kết hôn ở phường cần mang giấy gì ạ?", "other"),
+    ("shop ơi cái váy này còn size S không ạ", "other"),
+    ("Cho mình hỏi giờ làm việc của bộ phận một cửa ở phường mình có làm thứ Bảy không?", "question"),  # the one-stop desk
+    ("cty tru tien bh hang thang ma tra tren app thay ko dong tu thang 3, e phai lam sao", "complaint"),  # "bh": arrears
+    ("BV huyện bắt bệnh nhân tự ra ngoài mua thuốc dù có thẻ BHYT, ai kiểm tra dùm", "complaint"),
+]
+
+
+@pytest.mark.parametrize(("body", "category"), OUTSIDE_THE_SERVICE, ids=[text[:40] for text, _c in OUTSIDE_THE_SERVICE])
+def test_questions_outside_the_service_are_other(body: str, category: str) -> None:
+    assert classify(None, body).category == category
