@@ -51,6 +51,12 @@ class Cue:
     weight: float = 1.0
     names_insurance: bool = False  # the phrase spells out its insurance's name ("thẻ BHYT")
     written: str = ""  # for a phrase written with tone marks: the form a text with tone marks must have
+    tag: str = field(init=False)  # the evidence tag it supports: "topic:thai sản", "insurance:BHYT"
+    insurance_tag: str = field(init=False)  # "insurance:BHXH" for a topic of that insurance, else ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", f"{self.family}:{self.label}")
+        object.__setattr__(self, "insurance_tag", f"insurance:{self.insurance}" if self.insurance else "")
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,12 @@ def words_of(folded: str) -> list[str]:
     return _TOKEN.findall(folded)
 
 
+def first_word(folded: str) -> str:
+    """The first word token of folded text ("" when none)."""
+    match = _TOKEN.search(folded)
+    return match.group() if match else ""
+
+
 def first_words(folded: str, limit: int) -> list[str]:
     """At most the first `limit` word tokens of folded text."""
     return [match.group() for match in islice(_TOKEN.finditer(folded), limit)]
