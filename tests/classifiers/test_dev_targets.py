@@ -20,6 +20,19 @@ def test_dev_set_targets() -> None:
     assert report.accuracy("insurance_types") >= 0.95
 
 
+WRITTEN = Path(__file__).resolve().parents[1] / "data" / "written"
+
+
+def test_messages_written_for_the_project_stay_well_tagged() -> None:
+    """Regression guard on the two written sets (see tests/data/written/README.md)."""
+    for name in ("set_a.jsonl", "set_b.jsonl"):
+        rows = [json.loads(line) for line in (WRITTEN / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+        report = evaluate(rows)
+        assert report.accuracy("insurance_types") >= 0.93, name
+        assert report.accuracy("province_code") >= 0.93, name
+        assert report.accuracy("category") >= 0.93, name
+
+
 def test_classify_command_needs_no_database(tmp_path: Path) -> None:
     lines = "\n".join(json.dumps({k: r.get(k) for k in ("id", "channel", "subject", "body", "sender")}, ensure_ascii=False) for r in ROWS[:20])
     env = {"PATH": "/usr/bin:/bin", "TIEPNHAN_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "HOME": str(tmp_path)}
