@@ -569,7 +569,7 @@ def _declared_category(subject: Field, lex: Lexicon) -> str | None:
         if subject.words[index] in REPLY_MARKERS:
             return None
         index += 1
-    opening = subject.words[index : index + max(map(len, lex.subject_openings), default=0)]
+    opening = subject.words[index : index + lex.longest_opening]
     for size in range(len(opening), 0, -1):  # the longest opening that matches
         label = lex.subject_openings.get(tuple(opening[:size]))
         if label:

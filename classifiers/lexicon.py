@@ -110,6 +110,10 @@ class Lexicon:
         return frozenset(closing[0] for closing in self.closings)
 
     @cached_property
+    def longest_opening(self) -> int:
+        return max(map(len, self.subject_openings), default=0)
+
+    @cached_property
     def longest_closing(self) -> int:
         return max(map(len, self.closings), default=0)
 
