@@ -294,6 +294,9 @@ def test_one_line_text_is_cut_as_the_reply_splitter_would(body: str) -> None:
 
 # Insurance types from what the message is about, not from every word that names one.
 ABOUT = [
+    ("nghỉ việc 3 tháng rồi mà công ty vẫn ôm sổ không trả, gọi không ai nghe máy", ["BHXH"], "complaint"),  # "sổ" alone
+    ("Bố tôi làm mỏ đá 20 năm, nay bị bệnh bụi phổi, công ty không chịu làm hồ sơ giám định", ["BHXH"], "complaint"),  # occupational disease
+    ("Kính gửi Ban Giám đốc Bảo hiểm xã hội, gia đình tôi xin cảm ơn cán bộ một cửa đã tận tình hướng dẫn", [], "other"),  # the agency
     ("Cho hỏi mức đóng BHYT hộ gia đình năm nay cho 4 người là bao nhiêu?", ["BHYT"], "question"),  # contribution words fit BHYT too
     ("chi em bi say thai 8 tuan, cong ty noi ko duoc huong gi, dung ko ad", ["BHXH"], "complaint"),  # sẩy thai: maternity
     ("Kính gửi Bảo hiểm xã hội Việt Nam,\nThẻ BHYT của tôi bị ghi sai ngày sinh, tôi phải sửa ở đâu?", ["BHYT"], "complaint"),  # the agency's name
@@ -415,6 +418,7 @@ def test_office_types_addresses_and_post_offices(body: str, province: str, categ
 OUTSIDE_THE_SERVICE = [  # a question with no insurance matter and nothing of the agency is off-topic
     ("Cho mình hỏi đăng ký kết hôn ở phường cần mang giấy gì ạ?", "other"),
     ("shop ơi cái váy này còn size S không ạ", "other"),
+    ("Chào anh chị, em gửi lại file ảnh sơ kết quý 3, anh chị tải về giúp em trước thứ Sáu nhé", "other"),  # "sơ" is not "sổ"
     ("Cho mình hỏi giờ làm việc của bộ phận một cửa ở phường mình có làm thứ Bảy không?", "question"),  # the one-stop desk
     ("cty tru tien bh hang thang ma tra tren app thay ko dong tu thang 3, e phai lam sao", "complaint"),  # "bh": arrears
     ("BV huyện bắt bệnh nhân tự ra ngoài mua thuốc dù có thẻ BHYT, ai kiểm tra dùm", "complaint"),
