@@ -42,7 +42,6 @@ def _phrase_finder(phrases: set[tuple[str, ...]] | tuple[tuple[str, ...], ...]) 
     return re.compile("|".join(re.escape(f" {' '.join(phrase)} ") for phrase in sorted(phrases)))
 
 
-COMPANY_FINDER = _phrase_finder(COMPANY)
 ELSEWHERE_FINDER = _phrase_finder(ELSEWHERE)
 # Words just before a place that say it is where the sender is now.
 NOW = {"gio", "hien", "nay"}
@@ -292,6 +291,18 @@ def _words_before(field: Field, start: int) -> str:
     return f" {' '.join(field.words[max(0, start - BEFORE_WINDOW) : start])} "
 
 
+def _in_company_name(field: Field, start: int) -> bool:
+    """A company word shortly before the place, with no locative word between ("Công ty TNHH
+    Long An", but not "cty em ở KCN VSIP Thuận An")."""
+    window = field.words[max(0, start - BEFORE_WINDOW) : start]
+    for index in range(len(window) - 1, -1, -1):
+        if (window[index],) in LOCATIVE:
+            return False
+        if any(tuple(window[index : index + size]) in COMPANY for size in (1, 2, 3)):
+            return True
+    return False
+
+
 def _names_any(words: str, finder: re.Pattern[str]) -> bool:
     return finder.search(words) is not None
 
@@ -451,8 +462,10 @@ def _province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tu
             before = _words_before(field, start)
             if not locative and start > 0 and _is_person_word(field, start - 1):
                 continue  # "chị Hà Nam", "Nguyễn Thị Long An": a person
-            if not locative and _names_any(before, COMPANY_FINDER):
+            if not locative and _in_company_name(field, start):
                 continue  # "Công ty Long An": a company's name
+            if field.text[field.start_of(start) - 1 : field.start_of(start)] == "@":
+                continue  # "@Hà Giang Lê": a person tagged in a comment
             if end - start == 1 and not locative and kind not in ("alias", "province", "old_province"):
                 continue  # a one-word district name ("Vinh", "Chũ") needs "ở", "tại", "huyện"...
             written = field.written(start, end)
@@ -525,7 +538,7 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
         label = declared  # "Hỏi cách tính lãi chậm đóng": the employer asks, whatever went wrong
     elif not substantive and not _within_the_service(fields, lex):
         label = "other"  # "làm căn cước ở đâu?", "page có bán sách không?": not for this service
-    elif other >= 1 and complaint < 1 and (question < 1 or not substantive):
+    elif other >= 1 and complaint < 1 and (question < 1 or (not substantive and question <= other)):
         label = "other"  # thanks, greetings, "is anyone there?"
     elif not substantive and complaint < 1 and question < 1:
         label = "other"

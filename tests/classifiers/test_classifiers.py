@@ -406,6 +406,11 @@ PLACE_FORMS = [  # office types, punctuation inside addresses, the district post
     ("Cảm ơn cán bộ BHXH thị xã Hoàng Mai đã hướng dẫn tôi làm hồ sơ hưởng lương hưu", "40", "other"),  # the thị xã: Nghệ An's
     ("Bố tôi điều trị ở bệnh viện Quân y 103 (Hà Đông, Hà Nội), mức hưởng BHYT của cựu chiến binh là bao nhiêu?", "01", "question"),
     ("Bưu điện Võ Nhai chi trả lương hưu cho bà tôi chậm 10 ngày mà không thông báo gì", "19", "complaint"),
+    # a central hospital is where it is, whatever province the patient comes from
+    ("Mẹ tôi có giấy chuyển viện của tỉnh lên Bệnh viện Bạch Mai mà bị bắt khám dịch vụ", "01", "complaint"),
+    # a locative word between a company word and the place: the place is where the company is
+    ("cty e o KCN VSIP 1 Thuan An no bhxh 8 thang r, e nghi viec ma ko chot so dc", "79", "complaint"),
+    ("@Hà Giang Lê vào đọc nè chị", None, "other"),  # a person tagged in a comment
 ]
 
 
@@ -418,6 +423,8 @@ def test_office_types_addresses_and_post_offices(body: str, province: str, categ
 OUTSIDE_THE_SERVICE = [  # a question with no insurance matter and nothing of the agency is off-topic
     ("Cho mình hỏi đăng ký kết hôn ở phường cần mang giấy gì ạ?", "other"),
     ("shop ơi cái váy này còn size S không ạ", "other"),
+    ("Cho tôi xin số điện thoại và địa chỉ BHXH Bình Dương sau sáp nhập. Cảm ơn.", "question"),  # the agency's office, with thanks
+    ("gọi tổng đài cả sáng không ai nghe, toàn báo máy bận", "complaint"),  # the agency's hotline
     ("Chào anh chị, em gửi lại file ảnh sơ kết quý 3, anh chị tải về giúp em trước thứ Sáu nhé", "other"),  # "sơ" is not "sổ"
     ("Cho mình hỏi giờ làm việc của bộ phận một cửa ở phường mình có làm thứ Bảy không?", "question"),  # the one-stop desk
     ("cty tru tien bh hang thang ma tra tren app thay ko dong tu thang 3, e phai lam sao", "complaint"),  # "bh": arrears
