@@ -63,19 +63,20 @@ def _attribution_at(lines: list[str], index: int) -> int:
     """How many lines form an attribution starting at `index` (its first 1-4 non-blank lines
     within the next six: clients wrap and split it), or 0."""
     first = lines[index].strip()
-    if not first or _QUOTED.match(first):
+    if not first or first[0] == ">":
         return 0
-    if _GMAIL_STAMP.match(first):
-        return 1
-    if _DATED_ADDRESS.match(first) and _quote_follows(lines, index + 1):
-        return 1
     starts = bool(_ATTRIBUTION_START.search(first))
-    # Cheap tests first: most lines of a letter have no "@", "<" or digit.
+    # Cheap tests first: most lines of a letter have no "@", "<" or digit. (Gmail's stamp and
+    # the dated-address form both begin with a date, which _ATTRIBUTION_START accepts.)
     opens_like_attribution = (
         starts or "<" in first or ("@" in first and bool(_EMAIL_ADDRESS.search(first))) or (bool(_DIGIT.search(first)) and bool(_DATEISH.search(first)))
     )
     if not opens_like_attribution:
         return 0
+    if _GMAIL_STAMP.match(first):
+        return 1
+    if _DATED_ADDRESS.match(first) and _quote_follows(lines, index + 1):
+        return 1
     spans = [i for i in range(index, min(len(lines), index + 6)) if lines[i].strip()][:4]
     for count in range(1, len(spans) + 1):
         if count > 1 and _ATTRIBUTION_START.search(lines[spans[count - 1]]):
@@ -111,22 +112,29 @@ def _outlook_header_at(lines: list[str], index: int) -> bool:
     return sum(1 for line in following[:4] if _HEADER_NEXT.match(line)) >= 1
 
 
+_LINE_MARKS = ("-", "_", "*", ">")
+
+
 def history_start(lines: list[str]) -> int | None:
     """Index of the first line of quoted history, or None."""
     in_forward = False
     for index, line in enumerate(lines):
-        if _FORWARDED.match(line):
+        # A forward marker, a separator, a header and a quote all start with one of these
+        # marks or hold a colon: most lines of a letter are ruled out without a regex.
+        head = line.lstrip()[:1]
+        marked = head in _LINE_MARKS or ":" in line
+        if marked and _FORWARDED.match(line):
             in_forward = True  # a forwarded message's own headers are substance, not history
             continue
         if in_forward:
             continue
-        if _ORIGINAL_SEPARATOR.match(line):
+        if marked and _ORIGINAL_SEPARATOR.match(line):
             return index
-        if _outlook_header_at(lines, index):
+        if marked and _outlook_header_at(lines, index):
             return index
         if _attribution_at(lines, index):
             return index
-        if _QUOTED.match(line) and _quote_block_ahead(lines, index):
+        if head == ">" and _quote_block_ahead(lines, index):
             return index
     return None
 
@@ -185,7 +193,7 @@ def split_reply(text: str) -> tuple[str, str]:
     if signature is not None and signature > 0:
         body = body[:signature]
     # Inline replies: '>' lines left between new paragraphs are still quotes.
-    kept = _drop_trailing_rules([line for line in body if not _QUOTED.match(line)])
+    kept = _drop_trailing_rules([line for line in body if not line.lstrip().startswith(">")])
     new_text = "\n".join(kept).strip()
     if not new_text:  # nothing but quotes: keep it all rather than lose the message
         return text.strip(), ""
