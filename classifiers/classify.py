@@ -188,6 +188,8 @@ def _fields(subject: str | None, body: str, lex: Lexicon) -> list[Field]:
         if not lex.shorthand.keys().isdisjoint(words):
             words, bounds = _expand_shorthand(words, bounds, lex.shorthand)
         cue_spans, subject_spans, place_spans = _scan(words, lex.trie)
+        if not text.isascii():
+            cue_spans, subject_spans = _as_written_cues(text, bounds, cue_spans), _as_written_cues(text, bounds, subject_spans)
         closing_at, signature_at = _closing(folded, lex) if name == "body" else (len(text), len(text))
         out.append(Field(name, text, folded, words, bounds, cue_spans, subject_spans, place_spans, closing_at, signature_at))
     return out
@@ -261,10 +263,21 @@ def _as_written(field: Field, start: int, end: int, group: PlaceGroup) -> PlaceG
 _written_name = lru_cache(maxsize=8192)(written_form)
 
 
-def _written_as(field: Field, start: int, end: int, written: str) -> bool:
-    """The words match a phrase written with tone marks, when the text has them."""
-    span = field.written(start, end)
-    return span.isascii() or _written_name(span) == written
+def _as_written_cues(text: str, bounds: list[int], spans: list[CueSpan]) -> list[CueSpan]:
+    """Drop the cues written with tone marks that the words, written with theirs, are not:
+    "Quất" is not "quát", "có thẻ" is not "có thể", "hồ sơ BHXH" is not "sổ BHXH". Words
+    without tone marks match either way. (Cues with a written form come first in a span.)"""
+    out = []
+    for start, end, cues in spans:
+        if cues[0].written:
+            span = text[bounds[2 * start] : bounds[2 * end - 1]]
+            if not span.isascii():
+                written = _written_name(span)
+                cues = tuple(cue for cue in cues if not cue.written or cue.written == written)
+                if not cues:
+                    continue
+        out.append((start, end, cues))
+    return out
 
 
 def _is_person_word(field: Field, index: int) -> bool:
@@ -510,8 +523,6 @@ def _category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: l
         for start, end, cues in _longest_only(field.cue_spans):
             for cue in cues:
                 if cue.family == "category":
-                    if cue.written and not _written_as(field, start, end, cue.written):
-                        continue  # "Quất" is not "quát", "có thẻ" is not "có thể"
                     if cue.label == "complaint" and _supposed(field, start, lex):
                         continue  # "nếu không đóng thì …", "có bị mất … không?": nothing went wrong yet
                     weight = 1.5 if field.name == "subject" else 1.0

@@ -129,7 +129,8 @@ def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, .
             if child is None:
                 child = node[word] = {}
             node = child
-        found = tuple(cues[key]) if key in cues else no_cues
+        # Cues with a tone-marked form first: one look at the first tells whether to compare forms.
+        found = tuple(sorted(cues[key], key=lambda cue: not cue.written)) if key in cues else no_cues
         subject = tuple(cue for cue in found if cue.family != "category") if found else no_cues
         node[END] = (found, subject, PlaceGroup.of(places.get(key, ())))
     return root
@@ -158,9 +159,13 @@ def lexicon() -> Lexicon:
         key = key_of(phrase)
         return any(key[i : i + len(name)] == name for name in strong_names.get(insurance, []) for i in range(len(key)))
 
+    def written(phrase: str) -> str:
+        """A phrase written with tone marks must keep them in a text that has them."""
+        return "" if phrase.isascii() else written_form(phrase)
+
     for topic, spec in keywords["topics"].items():
         for phrase in spec["phrases"]:
-            add_cue(phrase, Cue("topic", topic, spec["insurance"], 1.0, spells_out(phrase, spec["insurance"])))
+            add_cue(phrase, Cue("topic", topic, spec["insurance"], 1.0, spells_out(phrase, spec["insurance"]), written=written(phrase)))
         for phrase in spec.get("weak", []):
             add_cue(phrase, Cue("topic", topic, spec["insurance"], WEAK_CUE_WEIGHT))
     for insurance, phrases in keywords["insurance_names"].items():
@@ -175,8 +180,7 @@ def lexicon() -> Lexicon:
         add_cue(phrase, Cue("spam", "spam", ""))
     for category, spec in keywords["category"].items():
         for phrase in spec["phrases"]:
-            # Written with tone marks, a phrase must keep them in a text that has them.
-            add_cue(phrase, Cue("category", category, "", written="" if phrase.isascii() else written_form(phrase)))
+            add_cue(phrase, Cue("category", category, "", written=written(phrase)))
 
     gazetteer = json.loads((DATA / "gazetteer.json").read_text(encoding="utf-8"))
     places: dict[tuple[str, ...], list[Place]] = {}

@@ -435,3 +435,15 @@ OUTSIDE_THE_SERVICE = [  # a question with no insurance matter and nothing of th
 @pytest.mark.parametrize(("body", "category"), OUTSIDE_THE_SERVICE, ids=[text[:40] for text, _c in OUTSIDE_THE_SERVICE])
 def test_questions_outside_the_service_are_other(body: str, category: str) -> None:
     assert classify(None, body).category == category
+
+
+@pytest.mark.parametrize(
+    ("body", "topics"),
+    [
+        ("Tôi nộp hồ sơ BHXH một lần ở bưu điện được không?", ["BHXH một lần"]),  # "hồ sơ", not "sổ"
+        ("Công ty chưa trả sổ BHXH cho tôi", ["sổ BHXH"]),
+        ("cong ty chua tra so bhxh cho toi", ["sổ BHXH"]),  # without tone marks the phrase matches either way
+    ],
+)
+def test_topic_phrases_written_with_tone_marks_keep_them(body: str, topics: list[str]) -> None:
+    assert classify(None, body).topics == topics
