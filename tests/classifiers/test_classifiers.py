@@ -286,10 +286,10 @@ def test_vssid_login_problem_is_tagged_vssid_only() -> None:
     ["Một dòng duy nhất, không có gì trích dẫn  ", "> chỉ có trích dẫn", "Vào Th 2, 6 thg 10, 2025 BHXH <a@b.vn> đã viết:", "", "-- "],
 )
 def test_one_line_text_is_cut_as_the_reply_splitter_would(body: str) -> None:
-    from classifiers.classify import _new_text
+    from classifiers.fields import new_text
     from ingest.email.quotes import split_reply
 
-    assert _new_text(body) == split_reply(body)[0]
+    assert new_text(body) == split_reply(body)[0]
 
 
 # Insurance types from what the message is about, not from every word that names one.
