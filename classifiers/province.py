@@ -29,6 +29,7 @@ PERSON_WRITTEN = TITLES_WRITTEN | NAMES_WRITTEN
 PERSON = {fold(word) for word in PERSON_WRITTEN}
 TITLES = {fold(word) for word in TITLES_WRITTEN}
 COMPANY = {("cong", "ty"), ("cty",), ("tnhh",), ("tap", "doan"), ("ngan", "hang"), ("thuong", "hieu"), ("doanh", "nghiep"), ("hop", "tac", "xa"), ("cua", "hang")}
+COMPANY_FIRST_WORDS = {phrase[0] for phrase in COMPANY}
 # Places named for where someone comes from, or a head office elsewhere, count little.
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
 
@@ -95,7 +96,7 @@ def _in_company_name(field: Field, start: int) -> bool:
     for index in range(len(window) - 1, -1, -1):
         if (window[index],) in LOCATIVE:
             return False
-        if any(tuple(window[index : index + size]) in COMPANY for size in (1, 2, 3)):
+        if window[index] in COMPANY_FIRST_WORDS and any(tuple(window[index : index + size]) in COMPANY for size in (1, 2, 3)):
             return True
     return False
 
