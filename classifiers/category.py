@@ -9,6 +9,7 @@ from classifiers.fields import Field, evidence_for, longest_only, names_any
 from classifiers.insurance import Matches
 from classifiers.lexicon import Lexicon
 from classifiers.result import Evidence
+from classifiers.text import spaced
 
 QUESTION_MARK = re.compile(r"\?")
 
@@ -64,7 +65,7 @@ def find_category(fields: list[Field], lex: Lexicon, insurance: list[str], topic
 
 def _within_the_service(fields: list[Field], lex: Lexicon) -> bool:
     """The message names the agency, its offices, its app or its papers."""
-    return any(lex.service.search(f" {' '.join(field.words)} ") for field in fields)
+    return any(lex.service.search(spaced(field.words)) for field in fields)
 
 
 HYPOTHETICAL_WINDOW = 4  # words before a complaint word searched for "nếu", "giả sử" …
@@ -73,8 +74,7 @@ HYPOTHETICAL_WINDOW = 4  # words before a complaint word searched for "nếu", "
 def _supposed(field: Field, start: int, lex: Lexicon) -> bool:
     """A complaint word inside a supposition or a yes-no question: the words before it (and its
     own first word, for "có bị …") hold one of the hypothetical phrases."""
-    window = f" {' '.join(field.words[max(0, start - HYPOTHETICAL_WINDOW) : start + 1])} "
-    return names_any(window, lex.hypothetical)
+    return names_any(spaced(field.words[max(0, start - HYPOTHETICAL_WINDOW) : start + 1]), lex.hypothetical)
 
 
 # Markers before a subject's own words: a reply's ("Re:", "TL:" = trả lời, "AW:", "SV:"), and

@@ -13,9 +13,8 @@ INSURANCE_SHARE = 0.45
 
 def _is_agency_mention(field: Field, start: int, end: int, lex: Lexicon) -> bool:
     """'Kính gửi BHXH', 'BHXH tỉnh Nam Định': the agency, not the insurance."""
-    for n in (1, 2):
-        if words_just_before(field, start, n) in lex.agency_before:
-            return True
+    if _addressed(field, start, lex):
+        return True
     after = field.words[end : end + 2]
     if not after:
         return True  # "... xin cảm ơn BHXH" at the very end
@@ -33,6 +32,11 @@ def _is_agency_by_name(field: Field, start: int, end: int, lex: Lexicon) -> bool
     after = field.words[end : end + 2]
     if tuple(after[:1]) in OFFICE_AFTER or tuple(after) in OFFICE_AFTER:
         return True
+    return _addressed(field, start, lex)
+
+
+def _addressed(field: Field, start: int, lex: Lexicon) -> bool:
+    """The one or two words before are how one addresses the agency ("gửi", "cơ quan", "cán bộ")."""
     return any(words_just_before(field, start, n) in lex.agency_before for n in (1, 2))
 
 

@@ -15,7 +15,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from classifiers.text import fold, words_of, written_form
+from classifiers.text import NOTHING, fold, phrase_finder, words_of, written_form
 
 DATA = Path(__file__).resolve().parent / "data"
 WEAK_CUE_WEIGHT = 0.4
@@ -102,8 +102,8 @@ class Lexicon:
     closings: frozenset[tuple[str, ...]] = frozenset()
     shorthand: Shorthand = field(default_factory=dict)
     subject_openings: dict[tuple[str, ...], str] = field(default_factory=dict)  # opening words → category
-    service: re.Pattern[str] = re.compile("(?!)")  # finds " bhxh ", " mot cua ": a message within the service
-    hypothetical: re.Pattern[str] = re.compile("(?!)")  # finds " neu ", " co bi ": words that make a complaint word a supposition
+    service: re.Pattern[str] = NOTHING  # finds " bhxh ", " mot cua ": a message within the service
+    hypothetical: re.Pattern[str] = NOTHING  # finds " neu ", " co bi ": words that make a complaint word a supposition
 
     @cached_property
     def closing_first_words(self) -> frozenset[str]:
@@ -203,7 +203,7 @@ def lexicon() -> Lexicon:
         trie=build_trie(cues, places),
         closings=frozenset(key_of(p) for p in keywords["signature"]["closings"]),
         shorthand=shorthand,
-        service=re.compile("|".join(re.escape(f" {' '.join(key_of(phrase))} ") for phrase in keywords["service"]["words"])),
-        hypothetical=re.compile("|".join(re.escape(f" {' '.join(key_of(phrase))} ") for phrase in keywords["hypothetical"]["before"])),
+        service=phrase_finder(key_of(phrase) for phrase in keywords["service"]["words"]),
+        hypothetical=phrase_finder(key_of(phrase) for phrase in keywords["hypothetical"]["before"]),
         subject_openings={key_of(phrase): label for label, phrases in keywords["subject_opening"].items() for phrase in phrases},
     )

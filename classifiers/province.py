@@ -14,7 +14,7 @@ from collections import defaultdict
 from classifiers.fields import Field, evidence_for, names_any, written_name
 from classifiers.lexicon import Lexicon, PlaceGroup
 from classifiers.result import Evidence
-from classifiers.text import fold
+from classifiers.text import fold, phrase_finder, spaced
 
 # Words before a place that say "this is where": the office, the workplace, the hospital.
 LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("q",), ("p",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
@@ -34,12 +34,7 @@ COMPANY_FIRST_WORDS = {phrase[0] for phrase in COMPANY}
 ELSEWHERE = {("truoc",), ("que", "quan"), ("nguyen", "quan"), ("sinh", "ra"), ("goc",), ("tru", "so"), ("tru", "so", "chinh"), ("tong", "cong", "ty"), ("truoc", "day"), ("hoi", "truoc")}
 
 
-def _phrase_finder(phrases: set[tuple[str, ...]] | tuple[tuple[str, ...], ...]) -> re.Pattern[str]:
-    """Finds any of the phrases, as whole words, in " w1 w2 … " (see _words_before)."""
-    return re.compile("|".join(re.escape(f" {' '.join(phrase)} ") for phrase in sorted(phrases)))
-
-
-ELSEWHERE_FINDER = _phrase_finder(ELSEWHERE)
+ELSEWHERE_FINDER = phrase_finder(ELSEWHERE)
 # Words just before a place that say it is where the sender is now.
 NOW = {"gio", "hien", "nay"}
 NOW_WINDOW = 3
@@ -86,7 +81,7 @@ BEFORE_WINDOW = 6  # words before a place that are searched for a company or an 
 
 def _words_before(field: Field, start: int) -> str:
     """The few words before word `start`, as " w1 w2 … " (a phrase is found as " a b ")."""
-    return f" {' '.join(field.words[max(0, start - BEFORE_WINDOW) : start])} "
+    return spaced(field.words[max(0, start - BEFORE_WINDOW) : start])
 
 
 def _in_company_name(field: Field, start: int) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import accumulate, islice
 
@@ -52,6 +53,20 @@ def first_word(folded: str) -> str:
 def first_words(folded: str, limit: int) -> list[str]:
     """At most the first `limit` word tokens of folded text."""
     return [match.group() for match in islice(_TOKEN.finditer(folded), limit)]
+
+
+def spaced(words: Sequence[str]) -> str:
+    """'a b c' → ' a b c ': a phrase is then found as ' a b ', never inside a word."""
+    return f" {' '.join(words)} "
+
+
+NOTHING = re.compile("(?!)")  # a pattern that finds nothing
+
+
+def phrase_finder(phrases: Iterable[Sequence[str]]) -> re.Pattern[str]:
+    """Finds any of the phrases (each a sequence of folded words), as whole words, in spaced() text."""
+    alternatives = sorted(re.escape(spaced(phrase)) for phrase in phrases)
+    return re.compile("|".join(alternatives)) if alternatives else NOTHING
 
 
 _TOKEN_SPLIT = re.compile(r"([a-z0-9]+)")
