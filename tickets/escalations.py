@@ -139,6 +139,18 @@ def reject(engine: Engine, escalation_id: int, actor: str, reason: str) -> Escal
         return escalation
 
 
+def reopen_failed(engine: Engine, escalation_id: int) -> Escalation:
+    """Make a failed escalation sendable again (after its address or the server was fixed): back
+    to approved, or rerouted, with its attempts counted from zero. Any other state is left as it is."""
+    with session_scope(engine) as session:
+        escalation = _load(session, escalation_id)
+        if escalation.status == EscalationStatus.FAILED.value:
+            escalation.status = EscalationStatus.REROUTED.value if escalation.rerouted_from else EscalationStatus.APPROVED.value
+            escalation.attempts = 0
+            session.add(escalation)
+        return escalation
+
+
 def escalate_by_hand(engine: Engine, ticket_id: int, unit_id: str, actor: str, reason: str | None, sla_hours: float, priority: str = "normal") -> Escalation:
     """A coordinator escalates a ticket to a unit no rule chose (already approved)."""
     with session_scope(engine) as session:

@@ -18,7 +18,7 @@ from tests.escalation.conftest import COMPLAINT, QUESTION, citizen_email, ingest
 from tests.escalation.smtp_server import SmtpCapture
 from tickets.db import session_scope
 from tickets.escalation_models import DeliveryAttempt, Escalation
-from tickets.escalations import TransitionError, approve, reject, reroute, resolve_ticket
+from tickets.escalations import TransitionError, approve, reject, reopen_failed, reroute, resolve_ticket
 from tickets.models import Ticket, TicketEvent, utcnow
 from tickets.pipeline import route_ticket
 from tiepnhan import runtime
@@ -277,6 +277,22 @@ def test_a_bounced_escalation_is_marked_failed_with_the_reason(escalation_settin
     assert len(events(ticket_id, "escalation_bounced")) == 1
     with session_scope(runtime.engine()) as session:
         assert session.execute(select(Ticket.id)).scalars().all() == [ticket_id]  # the bounce opened no ticket
+
+
+def test_a_failed_escalation_reopened_is_sent_again(escalation_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
+    settings = escalation_settings()
+    ticket_id, proposal = approved_complaint()
+    deliver_escalation(settings, runtime.engine(), proposal.id)
+    [sent] = smtp.wait_for(1)
+    ingest_email(dsn_for(sent.message["Message-ID"], "bhxh.dongnai@donvi.localhost"))
+    assert escalations(ticket_id)[0].status == "failed"
+    reopened = reopen_failed(runtime.engine(), proposal.id)
+    assert (reopened.status, reopened.attempts) == ("approved", 0)
+    assert deliver_escalation(settings, runtime.engine(), proposal.id) is Outcome.SENT
+    assert len(smtp.wait_for(2)) == 2
+    assert reopen_failed(runtime.engine(), proposal.id).status == "sent"  # only a failed one is reopened
+    with pytest.raises(TransitionError):
+        reopen_failed(runtime.engine(), 999_999)
 
 
 def test_status_and_metrics_count_escalations_by_status(escalation_settings: Callable[..., Settings]) -> None:

@@ -24,8 +24,8 @@ from rich.table import Table
 
 from config.settings import Settings
 from tickets.directory import routing
-from tickets.escalation_models import Escalation, EscalationStatus
-from tickets.escalations import TransitionError, approve, escalate_by_hand, list_escalations, reject, reroute, resolve_ticket
+from tickets.escalation_models import Escalation
+from tickets.escalations import TransitionError, approve, escalate_by_hand, list_escalations, reject, reopen_failed, reroute, resolve_ticket
 from tickets.models import ticket_reference
 from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line
 from tiepnhan.commands.tickets import parse_ticket_id
@@ -198,17 +198,10 @@ def register(app: typer.Typer) -> None:
     def retry_command(ctx: typer.Context, escalation_id: int) -> None:
         """Try to send an approved escalation again now (after fixing an address or SMTP)."""
         settings = load(ctx)
-        engine = database(settings)
-        from tickets.db import session_scope
-
-        with session_scope(engine) as session:
-            escalation = session.get(Escalation, escalation_id)
-            if escalation is None:
-                fail(f"không có đề xuất số {escalation_id}", 1)
-            if escalation.status == EscalationStatus.FAILED.value:
-                escalation.status = EscalationStatus.REROUTED.value if escalation.rerouted_from else EscalationStatus.APPROVED.value
-                escalation.attempts = 0
-                session.add(escalation)
+        try:
+            escalation = reopen_failed(database(settings), escalation_id)
+        except TransitionError as exc:
+            fail(str(exc), 1)
         _send_now(settings, escalation)
 
     @app.command("escalate")
