@@ -2,6 +2,9 @@
 
 On the embedded default a coordinator's `approve` returns once the mail has been handed to the
 SMTP server or its failure recorded; with Redis the workers send it, and retry it with backoff.
+When Redis cannot take the message, `BrokerUnavailable` is raised; the escalation keeps its
+state (approved / rerouted, ready to send), so the periodic pass (`notifiers/reminders.py`)
+sends it once Redis is back.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ def request_delivery(escalation_id: int, settings: Settings | None = None, engin
     settings = settings or runtime.settings()
     if settings.redis_url:
         from notifiers.actors import send_escalation
+        from tiepnhan.broker import ensure_configured_broker
 
+        ensure_configured_broker(settings)
         send_escalation.send(escalation_id)
         return None
     return deliver_escalation(settings, engine or runtime.engine(), escalation_id)

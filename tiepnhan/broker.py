@@ -3,6 +3,15 @@
 Actors are declared at import on whatever broker is current; `install_broker` makes a new
 broker current and re-declares the actors already imported on it, so the choice can be made
 after the configuration is read.
+
+No `.send()` can miss the configured broker: until one is installed, actors live on a
+`PendingBroker`, whose first enqueue installs the broker this process's configuration names
+(`runtime.settings()`: Redis when `redis_url` is set) and hands the message to it. A command
+that only configured the runtime (every CLI command does, in `load`) therefore enqueues on
+Redis, never into a stub queue nobody reads. An enqueue that cannot reach Redis raises
+`BrokerUnavailable`, whose message says so in Vietnamese; the work it was for is already stored
+and is picked up by the periodic jobs (reconcile for the pipeline, `sla_reminders` for
+escalations).
 """
 
 from __future__ import annotations
@@ -16,16 +25,64 @@ from config.settings import Settings
 _declared: list[dramatiq.Actor] = []  # type: ignore[type-arg]
 
 
+class BrokerUnavailable(Exception):
+    """The configured broker (Redis) could not take a message; the message says so in Vietnamese."""
+
+    def __init__(self, url: str, error: BaseException) -> None:
+        from tiepnhan.logs import redact
+
+        self.url = redact(url)
+        super().__init__(f"không kết nối được Redis ({self.url}): {redact(str(error)) or type(error).__name__}")
+
+
+def _redis_broker_class() -> type[dramatiq.Broker]:
+    import redis
+    from dramatiq.brokers.redis import RedisBroker
+
+    class TiepnhanRedisBroker(RedisBroker):  # type: ignore[misc]
+        """Dramatiq's RedisBroker whose failed enqueue is a `BrokerUnavailable`."""
+
+        def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:  # type: ignore[type-arg]
+            try:
+                return super().enqueue(message, delay=delay)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                raise BrokerUnavailable(self._tiepnhan_url, exc) from exc
+
+    return TiepnhanRedisBroker
+
+
+class PendingBroker(StubBroker):
+    """Where actors are declared until the configured broker is installed (see the module doc)."""
+
+    def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:  # type: ignore[type-arg]
+        from tiepnhan import runtime
+
+        settings = runtime.settings()
+        if settings.redis_url and dramatiq.get_broker() is self:
+            return ensure_configured_broker(settings).enqueue(message, delay=delay)
+        return super().enqueue(message, delay=delay)
+
+
+def ensure_configured_broker(settings: Settings) -> dramatiq.Broker:
+    """The broker `settings` names, installed (with every known actor) if it is not yet."""
+    current = dramatiq.get_broker()
+    if isinstance(current, PendingBroker) or (settings.redis_url and not getattr(current, "_tiepnhan_url", None) == settings.redis_url):
+        from tiepnhan.middleware import install as install_middleware
+
+        current = install_broker(settings)
+        install_middleware(current)
+    return current
+
+
 def build_broker(settings: Settings) -> dramatiq.Broker:
     if settings.redis_url:
-        from dramatiq.brokers.redis import RedisBroker
-
-        broker: dramatiq.Broker = RedisBroker(
+        broker: dramatiq.Broker = _redis_broker_class()(
             url=settings.redis_url,
             namespace="tiepnhan",
             heartbeat_timeout=settings.worker.heartbeat_timeout_ms,
             maintenance_chance=settings.worker.maintenance_chance,
         )
+        broker._tiepnhan_url = settings.redis_url  # type: ignore[attr-defined]
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
@@ -52,3 +109,11 @@ def remember(actor: dramatiq.Actor) -> dramatiq.Actor:  # type: ignore[type-arg]
     """Called by the actor modules for each actor they declare."""
     _declared.append(actor)
     return actor
+
+
+# Actors are declared at import on the current broker; make it the pending one, never a
+# default dramatiq would pick on its own (RabbitMQ, then a local Redis).
+import dramatiq.broker as _broker_module  # noqa: E402
+
+if _broker_module.global_broker is None:
+    dramatiq.set_broker(PendingBroker())

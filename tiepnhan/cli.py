@@ -44,7 +44,15 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    from tiepnhan.broker import BrokerUnavailable
+
+    try:
+        app()
+    except BrokerUnavailable as exc:  # what was stored stays; the periodic jobs send it later
+        import sys
+
+        sys.stderr.write(f"Lỗi: {exc}. Dữ liệu đã lưu; các việc định kỳ sẽ gửi lại khi Redis hoạt động.\n")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

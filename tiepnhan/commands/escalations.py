@@ -104,8 +104,12 @@ def _decided(settings: Settings, escalation: Escalation, verb: str) -> None:
 
 def _send_now(settings: Settings, escalation: Escalation) -> None:
     from notifiers.dispatch import request_delivery
+    from tiepnhan.broker import BrokerUnavailable
 
-    outcome = request_delivery(escalation.id or 0, settings)
+    try:
+        outcome = request_delivery(escalation.id or 0, settings)
+    except BrokerUnavailable as exc:
+        fail(f"{exc}. Đề xuất số {escalation.id} chưa được gửi; lượt kiểm tra định kỳ sẽ gửi khi Redis hoạt động trở lại.", 1)
     if outcome is None:
         console.print("Đã chuyển cho tiến trình gửi thư (hàng đợi notify).")
         return
