@@ -67,12 +67,22 @@ class Status:
     escalations: dict[str, int] = field(default_factory=dict)  # by status
 
     @property
+    def problems(self) -> list[str]:
+        """What makes the service unhealthy, in Vietnamese (empty when healthy)."""
+        found = [f"nguồn {s.name} lỗi liên tiếp quá ngưỡng ({s.consecutive_errors} lần)" for s in self.sources if s.failing_too_long]
+        if self.broker == "redis" and not self.live_workers:
+            # With Redis nothing is processed (intake, escalations) unless a worker runs.
+            found.append("không có worker nào đang hoạt động (Redis không nhận được nhịp tim của worker nào)")
+        return found
+
+    @property
     def healthy(self) -> bool:
-        return not any(s.failing_too_long for s in self.sources)
+        return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "healthy": self.healthy,
+            "problems": self.problems,
             "broker": self.broker,
             "live_workers": self.live_workers,
             "sources": [s.as_dict() for s in self.sources],

@@ -11,6 +11,7 @@ import threading
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from config.settings import Settings
@@ -159,7 +160,10 @@ def print_status(status: Any, settings: Settings) -> None:
 
         counts = ", ".join(f"{STATUS_LABELS.get(k, k)}: {n}" for k, n in sorted(status.escalations.items()))
         console.print(f"Chuyển xử lý — {counts}", highlight=False)
-    console.print("[bold green]Hoạt động bình thường.[/]" if status.healthy else "[bold red]Có nguồn lỗi quá ngưỡng.[/]")
+    if status.healthy:
+        console.print("[bold green]Hoạt động bình thường.[/]")
+    for problem in status.problems:
+        console.print(f"[bold red]Lỗi:[/] {escape(problem)}", highlight=False)
 
 
 def print_failures(rows: list[Any], settings: Settings) -> None:
