@@ -29,12 +29,24 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"tiepnhan {version('tiepnhan')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", envvar="TIEPNHAN_CONFIG", help="TOML config file (default ./tiepnhan.toml)")
+        Path | None,
+        typer.Option("--config", envvar="TIEPNHAN_CONFIG", help="Tệp cấu hình TOML (mặc định ./tiepnhan.toml nếu có)."),
     ] = None,
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="In phiên bản rồi thoát.")
+    ] = False,
 ) -> None:
     ctx.obj = {"config": config}
 

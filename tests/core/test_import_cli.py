@@ -138,7 +138,7 @@ def test_show_prints_messages_tags_and_events(cli) -> None:  # type: ignore[no-u
     assert code == 0
     assert "Công ty nợ đóng BHXH" in output
     assert "Tôi gửi bổ sung" in output  # the reply's own text
-    assert "Nhật ký" in output and "created" in output and "message_added" in output
+    assert "Nhật ký" in output and "Tạo phiếu" in output and "Thêm tin nhắn" in output
     assert "[tự động trả lời]" in output
     code, output = cli("show", "999")
     assert code == 1 and "TN-000999" in output

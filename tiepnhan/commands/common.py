@@ -6,8 +6,8 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -75,9 +75,40 @@ def start_broker(settings: Settings) -> bool:
 
 
 def local_time(value: datetime | None, tz: str = "Asia/Ho_Chi_Minh") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
+    from tickets.labels import format_time
+
+    return format_time(value, tz)
+
+
+def _cell(value: str) -> str:
+    """A tab-separated cell: no tab or line break inside it."""
+    return " ".join(value.split())
+
+
+def print_rows(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *, widths: Mapping[str, int] | None = None) -> None:
+    """A table on a terminal; every column, tab-separated with a header line, when piped.
+
+    On a terminal long cells are cut to `widths` so the table fits; in a pipe nothing is cut.
+    """
+    rows = list(rows)
+    if not console.is_terminal:
+        out = sys.stdout
+        out.write("\t".join(columns) + "\n")
+        for row in rows:
+            out.write("\t".join(_cell(cell) for cell in row) + "\n")
+        out.flush()
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    widths = widths or {}
+    table = Table(title=title)
+    for header in columns:
+        limit = widths.get(header)
+        table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=limit)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))  # Text: a citizen's "[bold]" stays text
+    console.print(table)
 
 
 def print_json_line(data: dict[str, Any]) -> None:

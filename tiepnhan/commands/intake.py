@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
             Path(f"{database_file}{suffix}").unlink(missing_ok=True)
         console.print(f"[bold]tiepnhan demo[/] — cơ sở dữ liệu mới: {database_file}")
         # The demo always runs on the embedded defaults, whatever the environment says.
-        settings = load(ctx).model_copy(update={"database_url": f"sqlite:///{database_file}", "redis_url": None})
+        # Quiet by default: the per-item info lines would bury the tables (TIEPNHAN_LOG_LEVEL still wins).
+        settings = load(ctx, log_level="WARNING").model_copy(update={"database_url": f"sqlite:///{database_file}", "redis_url": None})
         run_import(runtime.configure(settings), [SAMPLES_DIR], "demo", False)
         from tiepnhan.commands.tickets import print_ticket_table
 

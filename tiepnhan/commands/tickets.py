@@ -10,20 +10,22 @@ from rich.table import Table
 from sqlalchemy import select
 
 from tickets.db import session_scope
+from tickets.labels import (
+    TICKET_STATUSES,
+    category_label,
+    channel_label,
+    describe_event,
+    escalation_status_label,
+    format_time,
+    insurance_label,
+    province_label,
+    status_label,
+)
 from tickets.models import Attachment, Message, ThreadKey, Ticket, TicketEvent, ticket_reference
 from tiepnhan import runtime
-from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line
+from tiepnhan.commands.common import console, database, fail, load, print_json_line, print_rows
 
-STATUS_LABELS = {
-    "new": "mới",
-    "triaged": "đã phân loại",
-    "escalated": "đã chuyển",
-    "resolved": "đã giải quyết",
-    "closed": "đã đóng",
-    "spam": "rác",
-}
-CHANNEL_LABELS = {"email": "email", "facebook_message": "FB nhắn tin", "facebook_comment": "FB bình luận"}
-CATEGORY_LABELS = {"complaint": "phản ánh", "question": "hỏi đáp", "other": "khác"}
+STATUS_LABELS = TICKET_STATUSES  # kept for callers importing it from here
 
 
 def parse_ticket_id(value: str) -> int:
@@ -81,32 +83,40 @@ def external_ids_by_ticket(ticket_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
+TICKET_COLUMNS = ("Mã", "Kênh", "Người gửi", "Tiêu đề", "Loại BH", "Tỉnh", "Phân loại", "Tin", "Trạng thái")
+
+
+def ticket_row(ticket: Ticket) -> tuple[str, ...]:
+    return (
+        ticket.reference,
+        channel_label(ticket.channel, short=True),
+        ticket.sender_name or ticket.sender_address or "",
+        ticket.subject,
+        insurance_label(ticket.insurance_types),
+        province_label(ticket.province_code).replace(" Thành phố ", " "),
+        category_label(ticket.category),
+        str(ticket.message_count),
+        status_label(ticket.status),
+    )
+
+
 def print_ticket_table(status: str | None = None, province: str | None = None, limit: int | None = None) -> None:
     tickets = query_tickets(status, province, limit)
-    table = Table(title=f"Phiếu tiếp nhận ({len(tickets)})", show_lines=False)
-    table.add_column("Mã", no_wrap=True, min_width=9)
-    table.add_column("Kênh", no_wrap=True)
-    table.add_column("Người gửi", overflow="ellipsis", no_wrap=True, max_width=18)
-    table.add_column("Tiêu đề", overflow="ellipsis", no_wrap=True, max_width=36)
-    table.add_column("Loại BH", no_wrap=True)
-    table.add_column("Tỉnh", overflow="ellipsis", no_wrap=True, max_width=16)
-    for header in ("Phân loại", "Tin", "Trạng thái"):
-        table.add_column(header, no_wrap=True)
-    from tickets.places import province_name
+    print_rows(
+        f"Phiếu tiếp nhận ({len(tickets)})",
+        TICKET_COLUMNS,
+        [ticket_row(t) for t in tickets],
+        widths={"Người gửi": 18, "Tiêu đề": 36, "Tỉnh": 16},
+    )
 
-    for ticket in tickets:
-        table.add_row(
-            ticket.reference,
-            CHANNEL_LABELS.get(ticket.channel, ticket.channel),
-            ticket.sender_name or ticket.sender_address or "",
-            ticket.subject,
-            ", ".join(ticket.insurance_types),
-            f"{ticket.province_code} {province_name(ticket.province_code).removeprefix('Thành phố ')}" if ticket.province_code else "",
-            CATEGORY_LABELS.get(ticket.category or "", ticket.category or ""),
-            str(ticket.message_count),
-            STATUS_LABELS.get(ticket.status, ticket.status),
-        )
-    console.print(table)
+
+def check_province(code: str) -> str:
+    from tickets.places import province_codes
+
+    value = code.strip()
+    if value not in province_codes():
+        fail(f"mã tỉnh/thành không hợp lệ: {code!r}; dùng mã 2 chữ số của 34 tỉnh/thành (bản đồ 2025): {', '.join(province_codes())}")
+    return value
 
 
 def register(app: typer.Typer) -> None:
@@ -123,6 +133,8 @@ def register(app: typer.Typer) -> None:
         database(settings)
         if status and status not in STATUS_LABELS:
             fail(f"trạng thái không hợp lệ: {status!r}; dùng một trong: {', '.join(STATUS_LABELS)}")
+        if province is not None:
+            province = check_province(province)
         if not as_json:
             print_ticket_table(status, province, limit)
             return
@@ -149,26 +161,12 @@ def register(app: typer.Typer) -> None:
 
 
 def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Attachment], events: list[TicketEvent], keys: list[str]) -> None:
-    from tickets.places import province_name
-
+    """The ticket's header, the citizen's messages, then the tags with their evidence, then the log."""
     console.rule(f"[bold]{ticket.reference}[/] {escape(ticket.subject)}", style="cyan")
-    console.print(f"Kênh: {ticket.channel} ({ticket.source})   Trạng thái: {STATUS_LABELS.get(ticket.status, ticket.status)}")
-    console.print(f"Người gửi: {ticket.sender_name or ''} <{ticket.sender_address or ''}>", markup=False)
-    console.print(f"Tạo lúc: {local_time(ticket.created_at)}   Cập nhật: {local_time(ticket.updated_at)}"
-                  + (f"   Phản hồi đầu tiên: {local_time(ticket.first_response_at)}" if ticket.first_response_at else ""))
-    console.print()
-    console.print("[bold]Nhãn[/]")
-    confidence = ticket.tag_confidence or {}
-    province = f"{ticket.province_code} {province_name(ticket.province_code)}" if ticket.province_code else "(chưa xác định)"
-    console.print(f"  Loại bảo hiểm: {', '.join(ticket.insurance_types) or '(không có)'}  (độ tin cậy {confidence.get('insurance_types', 0):.2f})")
-    console.print(f"  Tỉnh/thành: {province}  (độ tin cậy {confidence.get('province', 0):.2f})")
-    console.print(f"  Phân loại: {CATEGORY_LABELS.get(ticket.category or '', ticket.category or '')}  (độ tin cậy {confidence.get('category', 0):.2f})")
-    if ticket.topics:
-        console.print(f"  Chủ đề: {', '.join(ticket.topics)}")
-    if ticket.tag_evidence:
-        console.print("  Căn cứ:")
-        for evidence in ticket.tag_evidence:
-            console.print(f"    - {evidence.get('tag')}: «{evidence.get('phrase')}» ({evidence.get('field')} {evidence.get('start')}–{evidence.get('end')})", markup=False, highlight=False)
+    console.print(f"Kênh: {channel_label(ticket.channel)} ({ticket.source})   Trạng thái: {status_label(ticket.status)}", markup=False, highlight=False)
+    console.print(f"Người gửi: {ticket.sender_name or ''} <{ticket.sender_address or ''}>", markup=False, highlight=False)
+    console.print(f"Tạo lúc: {format_time(ticket.created_at)}   Cập nhật: {format_time(ticket.updated_at)}"
+                  + (f"   Phản hồi đầu tiên: {format_time(ticket.first_response_at)}" if ticket.first_response_at else ""), highlight=False)
     console.print()
     by_message: dict[int, list[Attachment]] = {}
     for attachment in attachments:
@@ -179,30 +177,54 @@ def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Atta
         flags += " [thư báo lỗi]" if message.is_bounce else ""
         flags += " [đã xoá]" if message.is_deleted else ""
         who = escape(message.sender_name or message.sender_address or "")
-        console.rule(f"{arrow} {who} · {local_time(message.sent_at or message.received_at)}{escape(flags)}", style="dim", characters="·")
+        console.rule(f"{arrow} {who} · {format_time(message.sent_at or message.received_at)}{escape(flags)}", style="dim", characters="·")
         console.print(message.clean_text or "(trống)", markup=False, highlight=False)
         for attachment in by_message.get(message.id or 0, []):
             note = f" — bỏ qua: {attachment.skipped_reason}" if attachment.skipped_reason else ""
             console.print(f"  📎 {attachment.filename} ({attachment.content_type}, {attachment.size} byte){note}", markup=False)
     console.print()
+    console.print("[bold]Nhãn[/]")
+    confidence = ticket.tag_confidence or {}
+    console.print(f"  Loại bảo hiểm: {insurance_label(ticket.insurance_types) or '(không có)'}  (độ tin cậy {confidence.get('insurance_types', 0):.0%})", highlight=False)
+    console.print(f"  Tỉnh/thành: {province_label(ticket.province_code) or '(chưa xác định)'}  (độ tin cậy {confidence.get('province', 0):.0%})", highlight=False)
+    console.print(f"  Phân loại: {category_label(ticket.category)}  (độ tin cậy {confidence.get('category', 0):.0%})", highlight=False)
+    if ticket.topics:
+        console.print(f"  Chủ đề: {', '.join(ticket.topics)}", markup=False, highlight=False)
+    if ticket.tag_evidence:
+        console.print("  Căn cứ:")
+        for evidence in ticket.tag_evidence:
+            where = "tiêu đề" if evidence.get("field") == "subject" else "nội dung"
+            console.print(f"    - {evidence_tag_label(str(evidence.get('tag', '')))}: «{evidence.get('phrase')}» ({where}, ký tự {evidence.get('start')}–{evidence.get('end')})", markup=False, highlight=False)
+    console.print()
     _print_escalations(ticket.id or 0)
     console.print("[bold]Nhật ký[/]")
     for event in events:
-        details = ", ".join(f"{k}={v}" for k, v in event.data.items() if v not in (None, [], {}))
-        console.print(f"  {local_time(event.at)}  {event.kind}  ({event.actor})  {details}", markup=False, highlight=False)
-    console.print(f"[dim]Khoá luồng: {', '.join(keys)}[/]", highlight=False)
+        console.print(f"  {format_time(event.at)}  {describe_event(event)}", markup=False, highlight=False)
+    console.print(f"Khoá luồng: {', '.join(keys)}", style="dim", markup=False, highlight=False)
+
+
+def evidence_tag_label(tag: str) -> str:
+    """'insurance:BHXH' → 'loại bảo hiểm BHXH', 'province:79' → 'tỉnh/thành 79 …'."""
+    family, _, value = tag.partition(":")
+    if family == "insurance":
+        return f"loại bảo hiểm {value}"
+    if family == "province":
+        return f"tỉnh/thành {province_label(value)}"
+    if family == "category":
+        return f"phân loại {category_label(value)}"
+    if family == "topic":
+        return f"chủ đề {value}"
+    return tag
 
 
 def _print_escalations(ticket_id: int) -> None:
     from tickets.escalations import list_escalations
-    from tiepnhan.commands.escalations import STATUS_LABELS as ESCALATION_LABELS
-
     rows = list_escalations(runtime.engine(), ticket_id=ticket_id)
     if not rows:
         return
     console.print("[bold]Chuyển xử lý[/]")
     for e in rows:
-        due = f", hạn {local_time(e.due_at)}" if e.due_at else ""
+        due = f", hạn {format_time(e.due_at)}" if e.due_at else ""
         problem = f" — {e.last_error}" if e.last_error else ""
-        console.print(f"  #{e.id} → {e.unit_id}: {ESCALATION_LABELS.get(e.status, e.status)}{due}{problem}", markup=False, highlight=False)
+        console.print(f"  #{e.id} → {e.unit_id}: {escalation_status_label(e.status)}{due}{problem}", markup=False, highlight=False)
     console.print()
