@@ -1,0 +1,149 @@
+"""How retrieval reads a text: the words that can match an entry, as tokens for the ranking library.
+
+Pure. A message is read as the classifiers read it (classifiers.fields.read_fields: quoted
+history cut by the reply splitter, chat shorthand expanded, offsets kept), then:
+- the closing and signature are cut (the classifiers' closing line), and a short greeting line;
+- abbreviations and English words are read as the Vietnamese words the bank uses (qbank/data/terms.toml);
+- each word gives its folded form (no tone marks, đ → d) and, when written with marks, its
+  marked form too: a message with marks matches an entry written the same way more strongly
+  ('sổ BHXH' over 'số BHXH'), one without marks still matches on the folded form;
+- adjacent words give syllable bigrams (Vietnamese words are mostly two syllables).
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from classifiers.fields import read_fields
+from classifiers.lexicon import lexicon
+from classifiers.text import fold
+
+TERMS_FILE = Path(__file__).parent / "data" / "terms.toml"
+BIGRAM_JOIN = "_"
+
+
+@dataclass(frozen=True)
+class Terms:
+    rewrites: dict[tuple[str, ...], tuple[str, ...]]  # folded phrase → the folded words it stands for
+    longest_rewrite: int
+    folded_stopwords: frozenset[str]
+    marked_stopwords: frozenset[str]
+    greeting_openers: tuple[tuple[str, ...], ...]
+    greeting_max_words: int
+
+
+@cache
+def terms() -> Terms:
+    data = tomllib.loads(TERMS_FILE.read_text(encoding="utf-8"))
+    rewrites: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for table in ("abbreviations", "english"):
+        for phrase, words in data[table].items():
+            rewrites[tuple(fold(phrase).split())] = tuple(fold(words).split())
+    stop = data["stopwords"]
+    return Terms(
+        rewrites=rewrites,
+        longest_rewrite=max(len(key) for key in rewrites),
+        folded_stopwords=frozenset(fold(w) for w in stop["folded"]),
+        marked_stopwords=frozenset(unicodedata.normalize("NFC", w).lower() for w in stop["marked"]),
+        greeting_openers=tuple(tuple(fold(p).split()) for p in data["greeting"]["openers"]),
+        greeting_max_words=int(data["greeting"]["max_words"]),
+    )
+
+
+@dataclass(frozen=True)
+class Word:
+    folded: str
+    marked: str | None  # the word as written, lower case, when it has tone marks or đ
+    written: str  # as the citizen wrote it (shown in "matched")
+
+
+def _is_greeting_line(words: list[Word], line_words: int, t: Terms) -> bool:
+    if line_words > t.greeting_max_words:
+        return False
+    folded = tuple(w.folded for w in words[:line_words])
+    return any(folded[: len(opener)] == opener for opener in t.greeting_openers)
+
+
+def _rewrite(words: list[Word], t: Terms) -> list[Word]:
+    """Abbreviations and English phrases read as their Vietnamese words (longest phrase first)."""
+    out: list[Word] = []
+    index = 0
+    while index < len(words):
+        for size in range(min(t.longest_rewrite, len(words) - index), 0, -1):
+            key = tuple(w.folded for w in words[index : index + size])
+            replacement = t.rewrites.get(key)
+            if replacement is not None:
+                written = " ".join(w.written for w in words[index : index + size])
+                out.extend(Word(part, None, written) for part in replacement)
+                index += size
+                break
+        else:
+            out.append(words[index])
+            index += 1
+    return out
+
+
+def read_words(subject: str | None, body: str) -> list[Word]:
+    """The words of a message that can match an entry, in order (greeting, closing, signature,
+    quoted history left out; shorthand, abbreviations and English read as their words)."""
+    t = terms()
+    out: list[Word] = []
+    for field in read_fields(subject, body or "", lexicon()):
+        end = field.closing_at if field.name == "body" else len(field.text)
+        words: list[Word] = []
+        first_line_words = 0
+        first_line_end = field.text.find("\n") if "\n" in field.text else len(field.text)
+        for index, folded in enumerate(field.words):
+            start, stop = field.start_of(index), field.end_of(index)
+            if start >= end:
+                break
+            written = field.text[start:stop]
+            lowered = written.lower()
+            marked = lowered if not lowered.isascii() and fold(lowered) == folded else None
+            words.append(Word(folded, marked, written))
+            if stop <= first_line_end:
+                first_line_words += 1
+        if field.name == "body" and first_line_end < len(field.text) and _is_greeting_line(words, first_line_words, t):
+            words = words[first_line_words:]
+        out.extend(_rewrite(words, t))
+    return out
+
+
+def is_stopword(word: Word) -> bool:
+    return _is_stop(word, terms())
+
+
+def _is_stop(word: Word, t: Terms) -> bool:
+    return word.folded in t.folded_stopwords or (word.marked is not None and word.marked in t.marked_stopwords)
+
+
+def tokens_of(words: list[Word]) -> list[str]:
+    """Tokens for the ranking library: folded and marked unigrams, folded and marked bigrams.
+
+    Marked tokens contain a non-ASCII letter, so they never collide with folded ones."""
+    t = terms()
+    kept = [None if _is_stop(w, t) else w for w in words]
+    out: list[str] = []
+    previous: Word | None = None
+    for word in kept:
+        if word is None:
+            previous = None
+            continue
+        out.append(word.folded)
+        if word.marked:
+            out.append(word.marked)
+        if previous is not None:
+            out.append(previous.folded + BIGRAM_JOIN + word.folded)
+            if previous.marked or word.marked:
+                out.append((previous.marked or previous.folded) + BIGRAM_JOIN + (word.marked or word.folded))
+        previous = word
+    return out
+
+
+def match_keys(word: Word) -> tuple[str, ...]:
+    """The unigram tokens a word contributes (to say which words matched)."""
+    return (word.folded, word.marked) if word.marked else (word.folded,)

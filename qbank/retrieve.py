@@ -1,0 +1,173 @@
+"""Suggestions from the question bank: BM25 (bm25s) over the tokens of qbank.represent, with the
+classifier's insurance type and topics as a prior. Pure given a loaded index.
+
+The score shown and compared with the threshold is the BM25 score of the entry divided by the
+BM25 score the query would give an entry made of its own tokens: a share of what the message
+could match at best, comparable across short and long messages (see docs/qbank.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from classifiers.classify import classify
+from qbank.entry import BankEntry
+from qbank.represent import Word, is_stopword, match_keys, read_words, tokens_of
+
+# The prior: an entry of an insurance type the message names, or of a topic the classifier
+# found in both, is scored higher; an entry of another insurance type lower.
+INSURANCE_MATCH = 1.5
+INSURANCE_MISMATCH = 0.7
+TOPIC_MATCH = 1.5
+# A message in which the classifier finds no insurance type and no topic is less likely to be
+# one the bank answers (a complaint about staff, another kind of insurance, tax).
+UNTAGGED = 0.6
+# A complaint (something went wrong with one's own file) or a message that asks nothing is less
+# often answered by a general entry than a question.
+CATEGORY_PRIOR = {"question": 1.0, "complaint": 0.6, "other": 0.6}
+# The answer's words count, less than the question's.
+ANSWER_WEIGHT = 0.5
+# Below this score no suggestion is shown (calibrated on the dev queries, docs/qbank.md).
+DEFAULT_THRESHOLD = 0.33
+MAX_SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    entry_id: str
+    score: float
+    matched: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.entry_id, "score": round(self.score, 4), "matched": list(self.matched)}
+
+
+@dataclass(frozen=True)
+class IndexedEntry:
+    entry: BankEntry
+    tokens: frozenset[str]  # of the question, phrasings and answer (to say which words matched)
+    question_tokens: frozenset[str]
+    topics: frozenset[str]
+
+
+@dataclass
+class Ranker:
+    """BM25 over one field of every entry, and each token's document frequency."""
+
+    bm25: bm25s.BM25
+    document_frequency: dict[str, int]
+    size: int
+
+    @classmethod
+    def of(cls, corpus: list[list[str]]) -> Ranker:
+        bm25 = bm25s.BM25()
+        bm25.index([tokens or [""] for tokens in corpus], show_progress=False)
+        df: dict[str, int] = {}
+        for tokens in corpus:
+            for token in set(tokens):
+                df[token] = df.get(token, 0) + 1
+        return cls(bm25, df, len(corpus))
+
+    def scores(self, query: list[str]) -> np.ndarray:
+        """Each entry's BM25 score as a share of the best the query allows (see _best_possible)."""
+        ids = self.bm25.get_tokens_ids(query)
+        best = self._best_possible(query)
+        if not ids or best <= 0:
+            return np.zeros(self.size)
+        return self.bm25.get_scores_from_ids(ids).astype(float) / best
+
+    def idf(self, token: str) -> float:
+        n = self.document_frequency.get(token, 0)
+        return float(np.log(1 + (self.size - n + 0.5) / (n + 0.5)))
+
+    def _best_possible(self, query: list[str]) -> float:
+        """The score of an entry of average length holding each known query token once: the sum of
+        the tokens' idf (Lucene's, bm25s's default), which makes scores comparable across queries."""
+        return sum(self.idf(token) for token in query if token in self.document_frequency)
+
+
+@dataclass
+class BankIndex:
+    entries: list[IndexedEntry]
+    questions: Ranker  # canonical question and alternative phrasings
+    answers: Ranker
+
+
+def entry_text(entry: BankEntry) -> str:
+    return "\n".join((entry.question, *entry.alternatives))
+
+
+def build_index(entries: Sequence[BankEntry]) -> BankIndex:
+    """Index the entries given (callers choose which statuses to pass)."""
+    indexed: list[IndexedEntry] = []
+    questions: list[list[str]] = []
+    answers: list[list[str]] = []
+    for entry in entries:
+        text = entry_text(entry)
+        tokens = tokens_of(read_words(None, text))
+        answer_tokens = tokens_of(read_words(None, entry.answer))
+        questions.append(tokens)
+        answers.append(answer_tokens)
+        topics = frozenset(classify(None, text).topics)
+        indexed.append(IndexedEntry(entry, frozenset(tokens) | frozenset(answer_tokens), frozenset(tokens), topics))
+    return BankIndex(indexed, Ranker.of(questions), Ranker.of(answers))
+
+
+def _matched_words(words: list[Word], tokens: frozenset[str]) -> tuple[str, ...]:
+    seen: list[str] = []
+    for word in words:
+        if not is_stopword(word) and any(key in tokens for key in match_keys(word)) and word.written not in seen:
+            seen.append(word.written)
+    return tuple(seen)
+
+
+def suggest(
+    index: BankIndex,
+    subject: str | None,
+    body: str,
+    *,
+    insurance_types: Sequence[str] | None = None,
+    topics: Sequence[str] | None = None,
+    category: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    limit: int = MAX_SUGGESTIONS,
+) -> list[Suggestion]:
+    """The best entries for a message, best first, at most `limit`, none below `threshold`.
+
+    `insurance_types` and `topics` are the classifier's tags (a ticket's); when not given the
+    message is classified here."""
+    if not index.entries:
+        return []
+    words = read_words(subject, body)
+    query = tokens_of(words)
+    if not query:
+        return []
+    if insurance_types is None or topics is None or category is None:
+        tags = classify(subject, body)
+        insurance_types = tags.insurance_types if insurance_types is None else insurance_types
+        topics = tags.topics if topics is None else topics
+        category = tags.category if category is None else category
+    scores = index.questions.scores(query) + ANSWER_WEIGHT * index.answers.scores(query)
+    query_insurance, query_topics = set(insurance_types), set(topics)
+    for position, item in enumerate(index.entries):
+        kind = item.entry.insurance_type
+        if kind and query_insurance:
+            scores[position] *= INSURANCE_MATCH if kind in query_insurance else INSURANCE_MISMATCH
+        if query_topics and not query_topics.isdisjoint(item.topics):
+            scores[position] *= TOPIC_MATCH
+    if not query_insurance and not query_topics:
+        scores *= UNTAGGED
+    scores *= CATEGORY_PRIOR.get(category or "", 1.0)
+    order = np.argsort(-scores, kind="stable")[:limit]
+    out = []
+    for position in order:
+        score = float(scores[position])
+        if score <= 0.0 or score < threshold:
+            break
+        item = index.entries[int(position)]
+        out.append(Suggestion(item.entry.id, score, _matched_words(words, item.tokens)))
+    return out
