@@ -1,0 +1,192 @@
+"""The pages' forms (POST): each checks the user's role (`access.roles.can`), finds its ticket or
+escalation through the scope (`access.scope`: not visible → 404, exactly like a GET), calls the
+core lifecycle function, and redirects back with a flash message (POST → redirect → GET)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from access.models import User
+from access.roles import Action, can
+from access.scope import visible_escalation, visible_ticket
+from tickets.escalations import TransitionError, approve, escalate_by_hand, reject, reroute
+from tickets.models import ticket_reference
+from web.pages_render import flash, user_of
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 10_000  # a note or an answer; longer is refused with a message, never cut silently
+MAX_LINE = 500  # a reason or a short note
+MANUAL_SLA_HOURS = 240.0
+SEND_OUTCOMES = {  # notifiers.delivery.Outcome → what the coordinator reads
+    "sent": "Thư đã được gửi cho đơn vị.",
+    "queued": "Thư sẽ đi trong thư tổng hợp hằng ngày của đơn vị.",
+    "refused": "Chưa gửi được: đơn vị chưa có địa chỉ nhận hoặc chưa cấu hình máy chủ thư; xem trang Quản trị.",
+    "retry": "Gửi chưa được (lỗi tạm thời); hệ thống sẽ tự thử lại.",
+    "failed": "Gửi thất bại; xem lỗi ở trang phiếu rồi chuyển hướng hoặc gửi lại.",
+    "skipped": "Thư đã được gửi trước đó.",
+}
+
+
+class FormProblem(Exception):
+    """What the person must fix in the form, in Vietnamese."""
+
+
+@dataclass(frozen=True)
+class Done:
+    message: str
+    redirect: str
+
+
+def text(form: FormData, name: str, *, required: bool = False, limit: int = MAX_LINE, what: str = "nội dung") -> str | None:
+    value = str(form.get(name, "") or "").strip()
+    if not value:
+        if required:
+            raise FormProblem(f"Hãy nhập {what}.")
+        return None
+    if len(value) > limit:
+        raise FormProblem(f"{what.capitalize()} dài quá {limit} ký tự; hãy rút gọn.")
+    return value
+
+
+def number(form: FormData, name: str, what: str) -> int:
+    try:
+        return int(str(form.get(name, "")).strip())
+    except ValueError:
+        raise FormProblem(f"Hãy nhập {what} là một số.") from None
+
+
+class Actions:
+    def __init__(self, pages: Any) -> None:
+        self.pages = pages
+
+    @property
+    def settings(self) -> Any:
+        return self.pages.settings
+
+    @property
+    def engine(self) -> Any:
+        return self.pages.engine
+
+    async def _run(self, request: Request, action: Action, work: Callable[[User, FormData, Session], Done | None], back: str) -> Response:
+        user = await user_of(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        from web.pages import not_found
+
+        if not can(user, action):
+            return not_found(request, user)
+        form = await request.form()
+
+        def call() -> Done | None:
+            with Session(self.engine) as session:
+                return work(user, form, session)
+
+        try:
+            done = await run_in_threadpool(call)
+        except (FormProblem, TransitionError, LookupError, ValueError) as problem:
+            flash(request, "error", _sentence(str(problem)))
+            return RedirectResponse(back, status_code=303)
+        if done is None:
+            return not_found(request, user)
+        log.info("page action", extra={"action": action.value, "user": user.name})
+        flash(request, "success", done.message)
+        return RedirectResponse(done.redirect, status_code=303)
+
+    # --- escalations: approve, reroute, reject ----------------------------------------------------
+    def _escalation(self, request: Request, action: Action, decide: Callable[[User, FormData, int], Any], verb: str, send: bool) -> Any:
+        escalation_id = int(request.path_params["escalation_id"])
+
+        def work(user: User, form: FormData, session: Session) -> Done | None:
+            found = visible_escalation(session, user, escalation_id)
+            if found is None:
+                return None
+            ticket_id = found.ticket_id
+            session.close()
+            decided = decide(user, form, escalation_id)
+            message = f"Đã {verb} đề xuất chuyển {ticket_reference(ticket_id)} cho {self.pages.unit_label(decided.unit_id)}."
+            if send:
+                message += " " + self._send(decided.id)
+            return Done(message, back_to(form, f"/tickets/{ticket_id}"))
+
+        return self._run(request, action, work, back="/")
+
+    def _send(self, escalation_id: int) -> str:
+        """Hand the approved escalation to delivery (at once, or to the workers with Redis)."""
+        from notifiers.dispatch import request_delivery
+        from tiepnhan.broker import BrokerUnavailable
+
+        try:
+            outcome = request_delivery(escalation_id, self.settings, self.engine)
+        except BrokerUnavailable:
+            return "Hàng đợi gửi thư đang không hoạt động; thư sẽ được gửi khi hàng đợi hoạt động lại."
+        return SEND_OUTCOMES.get(str(outcome), "Thư đang được gửi cho đơn vị.")
+
+    async def approve(self, request: Request) -> Response:
+        return await self._escalation(
+            request, Action.APPROVE, lambda user, form, eid: approve(self.engine, eid, user.name, text(form, "note", what="ghi chú")), "duyệt", send=True
+        )
+
+    async def reroute(self, request: Request) -> Response:
+        def decide(user: User, form: FormData, eid: int) -> Any:
+            unit = self.pages.require_unit(text(form, "to", required=True, what="đơn vị nhận"))
+            return reroute(self.engine, eid, unit, user.name, text(form, "note", what="lý do"))
+
+        return await self._escalation(request, Action.REROUTE, decide, "chuyển hướng", send=True)
+
+    async def reject(self, request: Request) -> Response:
+        return await self._escalation(
+            request, Action.REJECT, lambda user, form, eid: reject(self.engine, eid, user.name, text(form, "reason", required=True, what="lý do từ chối") or ""), "từ chối", send=False
+        )
+
+    # --- tickets ----------------------------------------------------------------------------------
+    def _ticket(self, request: Request, action: Action, act: Callable[[User, FormData, int], str]) -> Any:
+        ticket_id = int(request.path_params["ticket_id"])
+
+        def work(user: User, form: FormData, session: Session) -> Done | None:
+            if visible_ticket(session, user, ticket_id) is None:
+                return None
+            session.close()
+            message = act(user, form, ticket_id)
+            return Done(message, back_to(form, f"/tickets/{ticket_id}"))
+
+        return self._run(request, action, work, back=f"/tickets/{ticket_id}")
+
+    async def escalate(self, request: Request) -> Response:
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            unit = self.pages.require_unit(text(form, "to", required=True, what="đơn vị nhận"))
+            escalation = escalate_by_hand(self.engine, ticket_id, unit, user.name, text(form, "note", what="lý do"), MANUAL_SLA_HOURS)
+            return f"Đã chuyển {ticket_reference(ticket_id)} cho {self.pages.unit_label(unit)}. " + self._send(escalation.id or 0)
+
+        return await self._ticket(request, Action.ESCALATE, act)
+
+
+def back_to(form: FormData, default: str) -> str:
+    """Where to go after the action: the form's own page when it says so (a path on this site)."""
+    target = str(form.get("back", "") or "")
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else default
+
+
+def _sentence(text: str) -> str:
+    text = text.strip() or "Không thực hiện được."
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def action_routes(pages: Any) -> list[BaseRoute]:
+    actions = Actions(pages)
+    return [
+        Route("/escalations/{escalation_id:int}/approve", actions.approve, methods=["POST"], name="page_approve"),
+        Route("/escalations/{escalation_id:int}/reroute", actions.reroute, methods=["POST"], name="page_reroute"),
+        Route("/escalations/{escalation_id:int}/reject", actions.reject, methods=["POST"], name="page_reject"),
+        Route("/tickets/{ticket_id:int}/escalate", actions.escalate, methods=["POST"], name="page_escalate"),
+    ]
