@@ -206,6 +206,15 @@ class SchedulerConfig(_Section):
     source_reconcile_interval_hours: float = Field(6.0, gt=0)
 
 
+class WebhookConfig(_Section):
+    """Limits on what a webhook caller may send (every webhook: fanpage, and those to come)."""
+
+    # Refused with 413 past this: from Content-Length before reading, else counted while streaming.
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1_024, le=100 * 1024 * 1024)
+    # The whole body must arrive within this; a client trickling it (slowloris) gets 408.
+    body_timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIEPNHAN_", extra="forbid", env_nested_delimiter="__")
 
@@ -226,6 +235,7 @@ class Settings(BaseSettings):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -1,8 +1,13 @@
 """GET/POST /webhooks/facebook: the subscription handshake and verified page events.
 
-A POST is answered as soon as its raw items are durably stored (`accept`, in a thread so the
-event loop never waits on the database); normalizing, threading and tagging are left to the
-workers. A bad or missing signature is refused with 403 before anything is read or stored.
+A POST's body is read within `settings.webhooks` (size: 413 before reading when Content-Length
+says so, or as soon as the stream passes it; time: 408 for a body that trickles), see
+`tiepnhan.web.body_limit`. A bad or missing signature is refused with 403 before anything is
+stored. A signed body is then never answered with 500: its events are stored (`accept`, in a
+thread so the event loop never waits on the database) and what cannot be read, even a body
+that is JSON of another shape, is kept whole and quarantined (`tiepnhan failures`); a body
+that is not JSON at all is kept the same way and answered 400. Normalizing, threading and
+tagging are left to the workers.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from config.settings import FacebookPageConfig, Settings
-from ingest.facebook.webhook import SIGNATURE_HEADER, WebhookItems, handshake_challenge, raw_inputs_from_webhook, signature_matches
+from ingest.facebook.webhook import (
+    SIGNATURE_HEADER, NotJson, UnreadableJson, WebhookItems, handshake_challenge, parse_body, raw_inputs_from_webhook, signature_matches, unreadable_delivery,
+)
 from tickets.db import session_scope
 from tickets.models import Message, RawItem
 from tickets.store import RawInput
+from tiepnhan.web.body_limit import BodyRefused, read_limited_body, refusal
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +91,14 @@ def webhook_routes(settings: Settings, engine: Callable[[], Engine] | None = Non
 
         return runtime.engine()
 
-    def store(found: WebhookItems) -> int:
+    def store(found: WebhookItems, extra: list[RawInput]) -> int:
         if enqueue:
             _ensure_broker(settings)
         from tiepnhan.intake import accept
 
         db = get_engine()
-        items = known_removals(db, found)
+        # The unreadable body first: it is the delivery exactly as it came.
+        items = [*extra, *known_removals(db, found)]
         saved = accept(db, items, enqueue=enqueue) if items else []
         return sum(1 for s in saved if s.is_new)
 
@@ -101,18 +110,32 @@ def webhook_routes(settings: Settings, engine: Callable[[], Engine] | None = Non
         return PlainTextResponse(challenge)
 
     async def receive(request: Request) -> Response:
-        body = await request.body()  # the raw bytes: the signature is over exactly these
+        limits = settings.webhooks
+        try:  # the raw bytes: the signature is over exactly these
+            body = await read_limited_body(request, limits.max_body_bytes, limits.body_timeout_seconds)
+        except BodyRefused as problem:
+            log.warning("webhook body refused", extra={"status": problem.status_code, "problem": str(problem)})
+            return refusal(problem)
         pages = pages_signed_for(body, request.headers.get(SIGNATURE_HEADER), settings.facebook_pages)
         if not pages:
             log.warning("webhook refused: bad or missing signature", extra={"signed": SIGNATURE_HEADER in request.headers})
             return PlainTextResponse("Forbidden", status_code=403)
+        source = pages[min(pages)]
+        status = 200
         try:
-            payload = json.loads(body)
-        except ValueError:
-            return PlainTextResponse("Bad Request", status_code=400)
-        found = raw_inputs_from_webhook(payload if isinstance(payload, dict) else {}, pages)
-        new = await run_in_threadpool(store, found) if found.items else 0
-        log.info("webhook received", extra={"items": len(found.items), "new": new, "ignored": found.ignored})
-        return JSONResponse({"received": len(found.items), "new": new})
+            found = raw_inputs_from_webhook(parse_body(body), pages)
+        except NotJson as exc:
+            found, status = WebhookItems([], [], 0, [str(exc)]), 400
+        except UnreadableJson as exc:
+            found = WebhookItems([], [], 0, [str(exc)])
+        except Exception as exc:  # noqa: BLE001 - a signed body is kept whatever it holds
+            found = WebhookItems([], [], 0, [f"{type(exc).__name__} while reading"])
+            log.exception("webhook body could not be read")
+        extra = [unreadable_delivery(body, source, found.problems, pages.values())] if found.problems else []
+        new = await run_in_threadpool(store, found, extra) if found.items or extra else 0
+        log.info("webhook received", extra={"items": len(found.items), "new": new, "ignored": found.ignored, "quarantined": len(extra)})
+        if status == 400:
+            return PlainTextResponse("Bad Request: not JSON", status_code=400)
+        return JSONResponse({"received": len(found.items), "new": new, "ignored": found.ignored, "quarantined": len(extra)})
 
     return [Route(PATH, handshake, methods=["GET"]), Route(PATH, receive, methods=["POST"])]
