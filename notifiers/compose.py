@@ -17,11 +17,12 @@ from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-CATEGORY_LABELS = {"complaint": "Phản ánh", "question": "Câu hỏi", "other": "Thư"}
-CATEGORY_NAMES = {"complaint": "phản ánh, khiếu nại", "question": "câu hỏi", "other": "khác"}
-PRIORITY_NAMES = {"low": "thấp", "normal": "bình thường", "high": "cao", "urgent": "khẩn"}
-CHANNEL_NAMES = {"email": "thư điện tử", "facebook_message": "tin nhắn fanpage", "facebook_comment": "bình luận fanpage"}
+from tickets.labels import CATEGORY_OPENINGS, CHANNELS, PRIORITIES, TIMEZONE, category_label, evidence_sentence, format_time, insurance_label
+
+TZ = ZoneInfo(TIMEZONE)
+CATEGORY_LABELS = CATEGORY_OPENINGS
+PRIORITY_NAMES = PRIORITIES
+CHANNEL_NAMES = CHANNELS
 KIND_PREFIX = {"escalation": "", "reminder": "[Nhắc lại] ", "digest": ""}
 
 
@@ -62,10 +63,16 @@ class EscalationView:
     messages: tuple[MessageView, ...]
     attachments: tuple[AttachmentView, ...] = field(default=())
     note: str | None = None  # the coordinator's reason, when given
+    province_code: str | None = None  # the 2025 code behind province_name
+
+
+def routing_reason(view: EscalationView) -> str:
+    """Why the ticket came to this unit, in plain words (no classifier keys)."""
+    return evidence_sentence(view.category, view.insurance_types, view.province_code, view.evidence, view.topics)
 
 
 def local(value: datetime | None) -> str:
-    return value.astimezone(TZ).strftime("%H:%M %d/%m/%Y") if value else "không rõ"
+    return format_time(value) or "không rõ"
 
 
 def size_text(size: int) -> str:
@@ -81,16 +88,6 @@ def escalation_subject(view: EscalationView, kind: str = "escalation") -> str:
     if view.province_name:
         title += f" - {view.province_name.removeprefix('Thành phố ')}"
     return f"{KIND_PREFIX.get(kind, '')}[{view.reference}] {title}"
-
-
-def _evidence_lines(view: EscalationView) -> list[str]:
-    by_tag: dict[str, list[str]] = {}
-    for item in view.evidence:
-        phrases = by_tag.setdefault(str(item.get("tag", "")), [])
-        phrase = f"“{item.get('phrase', '')}”"
-        if phrase not in phrases:
-            phrases.append(phrase)
-    return [f"    - {tag}: {', '.join(phrases[:5])}" for tag, phrases in by_tag.items() if tag]
 
 
 def _confidence(view: EscalationView, name: str) -> str:
@@ -117,15 +114,14 @@ def escalation_text(view: EscalationView, kind: str, attached: list[AttachmentVi
         f"Mức ưu tiên: {PRIORITY_NAMES.get(view.priority, view.priority)}",
         f"Hạn phản hồi: {local(view.due_at)}",
         "",
+        f"Căn cứ chuyển đến đơn vị: {routing_reason(view)}.",
+        "",
         "Phân loại tự động:",
-        f"  - Loại: {CATEGORY_NAMES.get(view.category or '', 'chưa rõ')}{_confidence(view, 'category')}",
-        f"  - Bảo hiểm: {', '.join(view.insurance_types) or 'chưa rõ'}{_confidence(view, 'insurance_types')}",
+        f"  - Loại: {category_label(view.category)}{_confidence(view, 'category')}",
+        f"  - Bảo hiểm: {insurance_label(view.insurance_types) or 'chưa rõ'}{_confidence(view, 'insurance_types')}",
         f"  - Tỉnh/thành phố: {view.province_name or 'chưa rõ'}{_confidence(view, 'province')}",
         f"  - Chủ đề: {', '.join(view.topics) or 'không có'}",
     ]
-    evidence = _evidence_lines(view)
-    if evidence:
-        lines += ["  - Căn cứ:", *evidence]
     if view.note:
         lines += ["", f"Ghi chú của điều phối viên: {view.note}"]
     lines += ["", "Nội dung người dân gửi:", ""]
@@ -222,6 +218,7 @@ def digest_email(
             f"   Tiêu đề: {view.subject}",
             f"   Người gửi: {view.sender}",
             f"   Hạn phản hồi: {local(view.due_at)}",
+            f"   Căn cứ: {routing_reason(view)}",
             f"   Nội dung: {first[:1000]}",
             f"   Trả lời riêng phiếu này: gửi thư tới {view.reply_address or 'hộp thư tiếp nhận'} với tiêu đề chứa [{view.reference}]",
             "",

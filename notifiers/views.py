@@ -67,6 +67,7 @@ def escalation_view(session: Session, settings: Settings, escalation: Escalation
         messages=tuple(MessageView(m.sent_at or m.received_at, sender_text(m.sender_name, m.sender_address), m.clean_text or m.full_text) for m in messages),
         attachments=tuple(attachments),
         note=escalation.reason,
+        province_code=ticket.province_code,
     )
 
 

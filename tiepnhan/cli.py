@@ -20,6 +20,45 @@ COMMAND_MODULES = (
     "tiepnhan.commands.escalations",
 )
 
+HELP_OPTION_TEXT = "In hướng dẫn này rồi thoát."
+
+
+def _vietnamese_help_screens() -> None:
+    """Click's and Typer's own words on the help screens, in Vietnamese.
+
+    Typer reads these module constants when it draws a help screen; Click's --help option text
+    is set where Typer's bundled Click builds that option (Command.get_help_option, cached
+    per command).
+    """
+    from typer import _click as click
+    from typer import rich_utils
+
+    rich_utils.ARGUMENTS_PANEL_TITLE = "Tham số"
+    rich_utils.OPTIONS_PANEL_TITLE = "Tuỳ chọn"
+    rich_utils.COMMANDS_PANEL_TITLE = "Lệnh"
+    rich_utils.ERRORS_PANEL_TITLE = "Lỗi"
+    rich_utils.ABORTED_TEXT = "Đã dừng."
+    rich_utils.DEFAULT_STRING = "[mặc định: {}]"
+    rich_utils.ENVVAR_STRING = "[biến môi trường: {}]"
+    rich_utils.REQUIRED_LONG_STRING = "[bắt buộc]"
+    rich_utils.DEPRECATED_STRING = "(không còn dùng) "
+    rich_utils.RICH_HELP = "Xem [blue]'{command_path} {help_option}'[/] để biết cách dùng."
+    original = click.Command.get_help_option
+    if getattr(original, "_vietnamese", False):
+        return
+
+    def get_help_option(self: click.Command, ctx: click.Context) -> click.Option | None:
+        option = original(self, ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+    get_help_option._vietnamese = True  # type: ignore[attr-defined]
+    click.Command.get_help_option = get_help_option  # type: ignore[method-assign]
+
+
+_vietnamese_help_screens()
+
 app = typer.Typer(
     name="tiepnhan",
     help="tiepnhan — tiếp nhận thư điện tử và tin nhắn fanpage của BHXH Việt Nam thành phiếu.",

@@ -24,9 +24,9 @@ def read_lines(stream: TextIO) -> Iterator[dict[str, Any]]:
 def register(app: typer.Typer) -> None:
     @app.command("classify")
     def classify_command(
-        file: Annotated[str, typer.Argument(help='JSON lines {"id","channel","subject","body","sender"}; - for stdin')] = "-",
+        file: Annotated[str, typer.Argument(help='tệp JSON lines, mỗi dòng {"id","channel","subject","body","sender"}; - là đầu vào chuẩn')] = "-",
     ) -> None:
-        """Tag messages: one JSON line out per line in."""
+        """Gắn nhãn tin nhắn: mỗi dòng JSON vào cho một dòng JSON ra (không cần cơ sở dữ liệu)."""
         from classifiers import classify
 
         stream = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")
@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
 
     @app.command("evaluate")
-    def evaluate_command(file: Annotated[Path, typer.Argument(help="JSON lines with a labels object")]) -> None:
-        """Accuracy per field, precision and recall per label, province confusions, misses."""
+    def evaluate_command(file: Annotated[Path, typer.Argument(help="tệp JSON lines, mỗi dòng có đối tượng labels (nhãn đúng)")]) -> None:
+        """Đánh giá bộ phân loại: độ chính xác từng trường, precision và recall từng nhãn, các tỉnh bị nhầm, các trường hợp bỏ sót."""
         from classifiers.evaluate import evaluate, render
 
         with file.open(encoding="utf-8") as stream:

@@ -51,7 +51,8 @@ OUTCOME_LABELS = {
     "failed": "gửi thất bại",
     "skipped": "không cần gửi lại",
 }
-ByOption = Annotated[str | None, typer.Option("--by", help="who decides (default: TIEPNHAN_USER or the login name)")]
+EscalationId = Annotated[int, typer.Argument(help="số đề xuất (xem: tiepnhan escalations)")]
+ByOption = Annotated[str | None, typer.Option("--by", help="người quyết định (mặc định: TIEPNHAN_USER hoặc tên đăng nhập)")]
 
 
 def acting_user(by: str | None) -> str:
@@ -140,18 +141,18 @@ def _require_unit(settings: Settings, unit_id: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    escalation_app = typer.Typer(help="Review one escalation: approve, reroute, reject, retry.", no_args_is_help=True)
+    escalation_app = typer.Typer(help="Xử lý một đề xuất chuyển: duyệt (approve), chuyển đơn vị khác (reroute), từ chối (reject), gửi lại (retry).", no_args_is_help=True)
     app.add_typer(escalation_app, name="escalation")
 
     @app.command("escalations")
     def list_command(
         ctx: typer.Context,
-        status: Annotated[str | None, typer.Option(help=", ".join(STATUS_LABELS))] = None,
-        unit: Annotated[str | None, typer.Option(help="unit id, e.g. province-79")] = None,
-        ticket: Annotated[str | None, typer.Option(help="ticket number")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+        status: Annotated[str | None, typer.Option(help="trạng thái: " + ", ".join(STATUS_LABELS))] = None,
+        unit: Annotated[str | None, typer.Option(help="mã đơn vị, ví dụ province-79")] = None,
+        ticket: Annotated[str | None, typer.Option(help="mã phiếu, ví dụ 12 hoặc TN-000012")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON, mỗi dòng một đối tượng")] = False,
     ) -> None:
-        """List escalations (waiting for review first: --status proposed)."""
+        """Danh sách đề xuất chuyển xử lý (đề xuất chờ duyệt: --status proposed)."""
         settings = load(ctx)
         engine = database(settings)
         if status and status not in STATUS_LABELS:
@@ -164,8 +165,8 @@ def register(app: typer.Typer) -> None:
             print_escalations(rows, settings)
 
     @escalation_app.command("approve")
-    def approve_command(ctx: typer.Context, escalation_id: int, by: ByOption = None, note: Annotated[str | None, typer.Option(help="shown to the unit")] = None) -> None:
-        """Approve a proposed escalation and send it to its unit."""
+    def approve_command(ctx: typer.Context, escalation_id: EscalationId, by: ByOption = None, note: Annotated[str | None, typer.Option(help="ghi chú gửi kèm cho đơn vị")] = None) -> None:
+        """Duyệt một đề xuất và gửi ngay cho đơn vị."""
         settings = load(ctx)
         engine = database(settings)
         _decide(settings, lambda: approve(engine, escalation_id, acting_user(by), note), "đã duyệt", send=True)
@@ -173,12 +174,12 @@ def register(app: typer.Typer) -> None:
     @escalation_app.command("reroute")
     def reroute_command(
         ctx: typer.Context,
-        escalation_id: int,
-        to: Annotated[str, typer.Option("--to", help="the unit id to send it to instead")],
-        reason: Annotated[str | None, typer.Option(help="why")] = None,
+        escalation_id: EscalationId,
+        to: Annotated[str, typer.Option("--to", help="mã đơn vị nhận thay")],
+        reason: Annotated[str | None, typer.Option(help="lý do")] = None,
         by: ByOption = None,
     ) -> None:
-        """Send an escalation to another unit instead (it is approved for that unit)."""
+        """Chuyển đề xuất sang đơn vị khác (coi như đã duyệt cho đơn vị đó) và gửi ngay."""
         settings = load(ctx)
         engine = database(settings)
         _require_unit(settings, to)
@@ -187,11 +188,11 @@ def register(app: typer.Typer) -> None:
     @escalation_app.command("reject")
     def reject_command(
         ctx: typer.Context,
-        escalation_id: int,
-        reason: Annotated[str, typer.Option(help="why (kept on the ticket)")],
+        escalation_id: EscalationId,
+        reason: Annotated[str, typer.Option(help="lý do (lưu trên phiếu)")],
         by: ByOption = None,
     ) -> None:
-        """Reject a proposed escalation: the ticket stays with the center."""
+        """Từ chối một đề xuất: phiếu ở lại Trung tâm."""
         settings = load(ctx)
         engine = database(settings)
         if not reason.strip():
@@ -199,8 +200,8 @@ def register(app: typer.Typer) -> None:
         _decide(settings, lambda: reject(engine, escalation_id, acting_user(by), reason), "đã từ chối", send=False)
 
     @escalation_app.command("retry")
-    def retry_command(ctx: typer.Context, escalation_id: int) -> None:
-        """Try to send an approved escalation again now (after fixing an address or SMTP)."""
+    def retry_command(ctx: typer.Context, escalation_id: EscalationId) -> None:
+        """Gửi lại ngay một đề xuất đã duyệt (sau khi sửa địa chỉ hoặc cấu hình SMTP)."""
         settings = load(ctx)
         try:
             escalation = reopen_failed(database(settings), escalation_id)
@@ -211,13 +212,13 @@ def register(app: typer.Typer) -> None:
     @app.command("escalate")
     def escalate_command(
         ctx: typer.Context,
-        ticket: Annotated[str, typer.Argument(help="ticket number")],
-        to: Annotated[str, typer.Option("--to", help="unit id")],
-        reason: Annotated[str | None, typer.Option(help="shown to the unit")] = None,
-        sla_hours: Annotated[float, typer.Option(min=1)] = 240.0,
+        ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012")],
+        to: Annotated[str, typer.Option("--to", help="mã đơn vị, ví dụ province-79")],
+        reason: Annotated[str | None, typer.Option(help="ghi chú gửi kèm cho đơn vị")] = None,
+        sla_hours: Annotated[float, typer.Option(min=1, help="hạn phản hồi, tính bằng giờ")] = 240.0,
         by: ByOption = None,
     ) -> None:
-        """Escalate a ticket to a unit by hand (sent at once)."""
+        """Chuyển một phiếu cho đơn vị theo chỉ định (gửi ngay)."""
         settings = load(ctx)
         engine = database(settings)
         _require_unit(settings, to)
@@ -227,11 +228,11 @@ def register(app: typer.Typer) -> None:
     @app.command("resolve")
     def resolve_command(
         ctx: typer.Context,
-        ticket: Annotated[str, typer.Argument(help="ticket number")],
-        reason: Annotated[str | None, typer.Option(help="how it was resolved")] = None,
+        ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012")],
+        reason: Annotated[str | None, typer.Option(help="kết quả giải quyết")] = None,
         by: ByOption = None,
     ) -> None:
-        """Mark a ticket resolved, with its escalations."""
+        """Đánh dấu phiếu đã giải quyết, đóng cả các đề xuất chuyển xử lý của phiếu."""
         settings = load(ctx)
         engine = database(settings)
         ticket_id = parse_ticket_id(ticket)
@@ -242,8 +243,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"Phiếu {ticket_reference(ticket_id)}: đã giải quyết ({len(closed)} đề xuất chuyển xử lý đóng theo).")
 
     @app.command("units")
-    def units_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-        """List the units escalations can go to, and whether each can be reached."""
+    def units_command(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON, mỗi dòng một đơn vị")] = False) -> None:
+        """Danh sách đơn vị nhận chuyển xử lý và đơn vị nào gửi được."""
         settings = load(ctx)
         units = routing(settings).units.units
         if as_json:

@@ -62,11 +62,11 @@ def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_command(
         ctx: typer.Context,
-        paths: Annotated[list[Path], typer.Argument(help=".eml files, folders, Maildir folders, mbox files, Graph API JSON")],
-        source: Annotated[str, typer.Option(help="source name shown on the tickets")] = "import",
-        as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
+        paths: Annotated[list[Path], typer.Argument(help="tệp .eml, thư mục, thư mục Maildir, tệp mbox, tệp JSON của Graph API")],
+        source: Annotated[str, typer.Option(help="tên nguồn ghi trên phiếu")] = "import",
+        as_json: Annotated[bool, typer.Option("--json", help="in kết quả dạng một đối tượng JSON")] = False,
     ) -> None:
-        """Import messages from files into tickets."""
+        """Nhập thư và tin nhắn từ tệp thành phiếu."""
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             fail("không tìm thấy: " + ", ".join(missing))
@@ -77,9 +77,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         ctx: typer.Context,
-        database_file: Annotated[Path, typer.Option("--database", help="SQLite file for the demo (recreated)")] = Path("var/demo.db"),
+        database_file: Annotated[Path, typer.Option("--database", help="tệp SQLite cho bản chạy thử (tạo lại từ đầu)")] = Path("var/demo.db"),
     ) -> None:
-        """Import the bundled sample emails and fanpage messages into a fresh database."""
+        """Chạy thử: nhập các thư và tin nhắn fanpage mẫu vào một cơ sở dữ liệu mới."""
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database_file}{suffix}").unlink(missing_ok=True)
         console.print(f"[bold]tiepnhan demo[/] — cơ sở dữ liệu mới: {database_file}")
@@ -100,9 +100,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def reprocess(
         ctx: typer.Context,
-        only_failed: Annotated[bool, typer.Option("--only-failed", help="only raw items that failed or were quarantined")] = False,
+        only_failed: Annotated[bool, typer.Option("--only-failed", help="chỉ các mục gốc bị lỗi hoặc bị cách ly")] = False,
     ) -> None:
-        """Rebuild messages and tags from the stored raw items (after a parser or classifier improves)."""
+        """Đọc lại các mục gốc đã lưu và gắn nhãn lại (sau khi bộ đọc thư hoặc bộ phân loại được cải tiến); mã phiếu không đổi."""
         settings = load(ctx)
         engine = database(settings)
         from tickets.reprocess import reprocess_all

@@ -188,11 +188,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         ctx: typer.Context,
-        host: Annotated[str | None, typer.Option(help="web endpoint address")] = None,
-        port: Annotated[int | None, typer.Option(help="web endpoint port")] = None,
-        web: Annotated[bool, typer.Option("--web/--no-web", help="serve webhooks and /metrics")] = True,
+        host: Annotated[str | None, typer.Option(help="địa chỉ máy chủ web")] = None,
+        port: Annotated[int | None, typer.Option(help="cổng máy chủ web")] = None,
+        web: Annotated[bool, typer.Option("--web/--no-web", help="phục vụ webhook và /metrics")] = True,
     ) -> None:
-        """Run everything in one process on SQLite, without Redis (the embedded default)."""
+        """Chạy mọi thứ trong một tiến trình, trên SQLite, không cần Redis (mặc định nhúng)."""
         settings = load(ctx)
         if settings.redis_url:
             console.print("`tiepnhan run` chạy trong một tiến trình, không dùng Redis (bỏ qua TIEPNHAN_REDIS_URL).")
@@ -204,11 +204,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         ctx: typer.Context,
-        processes: Annotated[int | None, typer.Option(help="worker processes (default: worker.processes)")] = None,
-        threads: Annotated[int | None, typer.Option(help="threads per process (default: worker.threads)")] = None,
-        queues: Annotated[list[str] | None, typer.Option("--queue", help="only these queues")] = None,
+        processes: Annotated[int | None, typer.Option(help="số tiến trình xử lý (mặc định: worker.processes)")] = None,
+        threads: Annotated[int | None, typer.Option(help="số luồng mỗi tiến trình (mặc định: worker.threads)")] = None,
+        queues: Annotated[list[str] | None, typer.Option("--queue", help="chỉ các hàng đợi này")] = None,
     ) -> None:
-        """Run Dramatiq worker processes on Redis (the Procfile's `worker`)."""
+        """Chạy các tiến trình xử lý Dramatiq trên Redis (tiến trình `worker` trong Procfile)."""
         settings = load(ctx)
         if not settings.redis_url:
             fail("worker cần Redis (TIEPNHAN_REDIS_URL). Không có Redis thì dùng `tiepnhan run`.")
@@ -221,7 +221,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def scheduler(ctx: typer.Context) -> None:
-        """Enqueue each source's poll at its interval and the periodic jobs (the Procfile's `scheduler`)."""
+        """Lập lịch: đưa lượt lấy thư của từng nguồn và các việc định kỳ vào hàng đợi (tiến trình `scheduler` trong Procfile)."""
         settings = load(ctx)
         if not settings.redis_url:
             fail("scheduler cần Redis (TIEPNHAN_REDIS_URL). Không có Redis thì dùng `tiepnhan run`.")
@@ -235,8 +235,8 @@ def register(app: typer.Typer) -> None:
         Scheduler(settings, engine, idle_watchers=True).run(stop)  # + IMAP IDLE (ingest/imap/idle.py)
 
     @app.command()
-    def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False) -> None:
-        """Sources, intake delay, queues and workers; exits 1 when a source fails too long (health check)."""
+    def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="in dạng một đối tượng JSON")] = False) -> None:
+        """Tình trạng: nguồn, độ trễ tiếp nhận, hàng đợi, tiến trình xử lý; thoát mã 1 khi có sự cố (dùng để kiểm tra sức khỏe)."""
         settings = load(ctx)
         engine = database(settings)
         from tiepnhan.status import collect
@@ -257,8 +257,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
     @app.command()
-    def failures(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False) -> None:
-        """Failed and quarantined raw items, and dead-lettered jobs."""
+    def failures(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON, mỗi dòng một đối tượng")] = False) -> None:
+        """Các mục gốc bị lỗi hoặc bị cách ly, và các việc đã hỏng hẳn (dead letter)."""
         settings = load(ctx)
         from tiepnhan.failures import list_failures
 
@@ -272,10 +272,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def retry(
         ctx: typer.Context,
-        ids: Annotated[list[str] | None, typer.Argument(help="raw-12 (or 12) for a raw item, job-3 for a job")] = None,
-        all_: Annotated[bool, typer.Option("--all", help="every failure listed by `tiepnhan failures`")] = False,
+        ids: Annotated[list[str] | None, typer.Argument(help="raw-12 (hoặc 12) cho một mục gốc, job-3 cho một việc")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="mọi lỗi mà `tiepnhan failures` liệt kê")] = False,
     ) -> None:
-        """Enqueue failed items and dead-lettered jobs again."""
+        """Đưa lại vào hàng đợi các mục bị lỗi và các việc đã hỏng."""
         settings = load(ctx)
         if not ids and not all_:
             fail("cho biết mã (ví dụ raw-12, job-3) hoặc --all")

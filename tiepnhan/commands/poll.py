@@ -16,9 +16,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def poll(
         ctx: typer.Context,
-        once: Annotated[bool, typer.Option("--once", help="poll every source once, wait until all is processed")] = False,
+        once: Annotated[bool, typer.Option("--once", help="lấy thư mỗi nguồn một lần rồi chờ xử lý xong")] = False,
     ) -> None:
-        """Poll every configured mailbox and page (each independently, under its own lock)."""
+        """Lấy thư từ mọi hộp thư và fanpage đã cấu hình (mỗi nguồn riêng, có khóa riêng)."""
         from ingest.sources import build_pollers
         from tiepnhan.embedded import drain, embedded_worker
         from tiepnhan.scheduler import poll_source_now
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def reconcile(ctx: typer.Context) -> None:
-        """Compare each folder's UIDs with what is stored, and fetch whatever is missing."""
+        """Đối chiếu từng thư mục của hộp thư với dữ liệu đã lưu và lấy về những thư còn thiếu."""
         from ingest.imap.poller import ImapPoller
         from tiepnhan.embedded import drain, embedded_worker
         from tiepnhan.scheduler import record_poll_success

@@ -123,12 +123,12 @@ def register(app: typer.Typer) -> None:
     @app.command("tickets")
     def list_tickets(
         ctx: typer.Context,
-        as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
-        status: Annotated[str | None, typer.Option(help="new, triaged, escalated, resolved, closed, spam")] = None,
-        province: Annotated[str | None, typer.Option(help="2-digit province code")] = None,
-        limit: Annotated[int | None, typer.Option(min=1)] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON, mỗi dòng một phiếu")] = False,
+        status: Annotated[str | None, typer.Option(help="trạng thái: new (mới), triaged (đã phân loại), escalated (đã chuyển), resolved (đã giải quyết), closed (đã đóng), spam (rác)")] = None,
+        province: Annotated[str | None, typer.Option(help="mã tỉnh/thành 2 chữ số (bản đồ 34 tỉnh/thành từ 2025)")] = None,
+        limit: Annotated[int | None, typer.Option(min=1, help="số phiếu tối đa")] = None,
     ) -> None:
-        """List tickets."""
+        """Danh sách phiếu tiếp nhận."""
         settings = load(ctx)
         database(settings)
         if status and status not in STATUS_LABELS:
@@ -144,8 +144,8 @@ def register(app: typer.Typer) -> None:
             print_json_line(ticket_json(ticket, ids.get(ticket.id or 0, [])))
 
     @app.command()
-    def show(ctx: typer.Context, ticket: Annotated[str, typer.Argument(help="ticket number, e.g. 12 or TN-000012")]) -> None:
-        """Show one ticket: its messages, tags with evidence, and events."""
+    def show(ctx: typer.Context, ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012")]) -> None:
+        """Xem một phiếu: tin nhắn, nhãn kèm căn cứ, nhật ký."""
         settings = load(ctx)
         engine = database(settings)
         ticket_id = parse_ticket_id(ticket)

@@ -13,10 +13,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def web(
         ctx: typer.Context,
-        host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+        host: Annotated[str, typer.Option(help="địa chỉ lắng nghe")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="cổng lắng nghe")] = 8000,
     ) -> None:
-        """Serve the fanpage webhooks (/webhooks/facebook), /healthz and /metrics."""
+        """Máy chủ web: webhook của fanpage (/webhooks/facebook), /healthz và /metrics."""
         import uvicorn
 
         from tiepnhan.web.app import create_app
