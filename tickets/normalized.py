@@ -8,7 +8,8 @@ so threading, classification and routing are the same for every channel.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -73,3 +74,72 @@ class NormalizedMessage:
     is_deleted: bool = False
     # Anything channel specific worth keeping (post id, IMAP flags, parser defects...).
     extra: dict[str, object] = field(default_factory=dict)
+
+
+# --- what a person may safely read ----------------------------------------------------------
+# Terminal escape sequences are removed whole (CSI "ESC [ ... letter", OSC "ESC ] ... BEL|ST",
+# and the other two-character ESC forms), then every remaining control character: C0 except
+# newline and tab, DEL, C1 (U+0080-U+009F), the bidirectional overrides and isolates, and what
+# PostgreSQL text cannot hold (NUL, lone surrogates). CR LF and a lone CR become a newline.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI
+    r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC, DCS, SOS, PM, APC
+    r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (and a lone ESC)
+)
+_LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+_UNSAFE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+_INLINE_SPACE = re.compile(r"[\t\n]+")
+
+
+def safe_text(text: str) -> str:
+    """Text from outside with nothing a terminal, a mail client or PostgreSQL would act on."""
+    if text.isascii() and text.isprintable():
+        return text
+    text = _ESCAPE_SEQUENCE.sub("", text)
+    text = _LINE_BREAK.sub("\n", text)
+    return _UNSAFE.sub("", text)
+
+
+def safe_line(text: str) -> str:
+    """As `safe_text`, for a one-line field (subject, name, address, file name)."""
+    return _INLINE_SPACE.sub(" ", safe_text(text)).strip()
+
+
+def _safe_value(value: object) -> object:
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_safe_value(v) for v in value)
+    if isinstance(value, dict):
+        return {safe_line(str(k)): _safe_value(v) for k, v in value.items()}
+    return value
+
+
+def _optional_line(text: str | None) -> str | None:
+    return safe_line(text) if text is not None else None
+
+
+def sanitized(message: NormalizedMessage) -> NormalizedMessage:
+    """The message with `safe_text` applied to every text field: what every parser returns."""
+    return replace(
+        message,
+        external_id=safe_line(message.external_id),
+        sender_address=_optional_line(message.sender_address),
+        sender_name=_optional_line(message.sender_name),
+        subject=safe_line(message.subject),
+        full_text=safe_text(message.full_text),
+        clean_text=safe_text(message.clean_text),
+        parent_keys=tuple(safe_line(k) for k in message.parent_keys),
+        own_key=_optional_line(message.own_key),
+        ticket_ref=_optional_line(message.ticket_ref),
+        reply_token=_optional_line(message.reply_token),
+        bounced_message_id=_optional_line(message.bounced_message_id),
+        recipients=tuple(safe_line(r) for r in message.recipients),
+        attachments=tuple(
+            replace(a, filename=safe_line(a.filename), content_type=safe_line(a.content_type),
+                    url=_optional_line(a.url), skipped_reason=_optional_line(a.skipped_reason))
+            for a in message.attachments
+        ),  # fmt: skip
+        extra=_safe_value(message.extra),  # type: ignore[arg-type]
+    )

@@ -101,8 +101,8 @@ def bounced_message_id(message: EmailMessage) -> str | None:
         if content_type == "message/rfc822" or content_type == "message/global":
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
-            if inner is not None and inner.get("Message-ID"):
-                return str(inner.get("Message-ID")).strip().strip("<>") or None
+            if inner is not None and _header(inner, "Message-ID"):
+                return _header(inner, "Message-ID").strip("<>") or None
         if content_type in ("text/rfc822-headers", "message/rfc822-headers") or content_type == "message/delivery-status":
             try:
                 text = part.get_payload(decode=True) or b""
@@ -111,7 +111,7 @@ def bounced_message_id(message: EmailMessage) -> str | None:
             match = _MESSAGE_ID_LINE.search(text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
             if match:
                 return match.group(1)
-    own = str(message.get("Message-ID") or "").strip("<> ")
+    own = _header(message, "Message-ID").strip("<> ")
     for part in message.walk():
         if part.get_content_maintype() == "text":
             try:

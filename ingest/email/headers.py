@@ -21,17 +21,22 @@ _REPLY_TOKEN = re.compile(r"^[^+@\s]+\+(TN-\d+\.[a-z0-9]+)@", re.IGNORECASE)
 
 
 def safe_header(message: EmailMessage, name: str) -> str | None:
-    """A header's decoded text; falls back to RFC 2047 decoding of the raw value."""
+    """A header's decoded text; falls back to RFC 2047 decoding of the raw value.
+
+    The policy's parser raises on some malformed values (an empty `<>` Message-ID, a CR in an
+    address, a truncated group...), with errors of any class: the raw value is read then.
+    """
     try:
         value = message.get(name)
-    except Exception:  # noqa: BLE001 - policy.default can raise on malformed values
-        value = None
-        raw = message.get_all(name, failobj=None) if hasattr(message, "get_all") else None
-        if raw:
-            value = _decode_words(str(raw[0]))
+    except Exception:  # noqa: BLE001 - policy.default raises IndexError, ValueError... on garbage
+        raw = raw_header(message, name)
+        value = _decode_words(raw) if raw is not None else None
     if value is None:
         return None
-    text = str(value)
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - a header object that cannot render itself
+        text = raw_header(message, name) or ""
     if "=?" in text:  # encoded-words the parser left alone (e.g. inside quotes)
         text = _decode_words(text)
     text = re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
@@ -41,7 +46,7 @@ def safe_header(message: EmailMessage, name: str) -> str | None:
 def _decode_words(text: str) -> str:
     try:
         return str(make_header(decode_header(text)))
-    except Exception:  # noqa: BLE001 - unknown charset in an encoded-word
+    except Exception:  # noqa: BLE001 - unknown charset in an encoded-word, NUL in a label
         return text
 
 

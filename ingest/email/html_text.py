@@ -10,6 +10,9 @@ import re
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+# What is read of an HTML body: enough for any letter a person writes, bounded for a bomb.
+MAX_HTML_CHARS = 500_000
+MAX_TEXT_CHARS = 200_000
 _DROP = ("script", "style", "head", "title", "meta", "noscript", "template", "svg")
 _BLOCK = {
     "p", "div", "section", "article", "header", "footer", "table", "tr", "ul", "ol", "li", "h1", "h2",
@@ -44,34 +47,50 @@ def _remove_quoted(soup: BeautifulSoup) -> None:
             tag.decompose()
 
 
-def _render(node: Tag, out: list[str]) -> None:
-    for child in node.children:
+_OPEN_CLOSE: dict[str, tuple[str, str]] = {"td": ("", "\t"), "th": ("", "\t"), "li": ("\n- ", "\n")}
+_PARAGRAPH_END = ("p", "table", "h1", "h2", "h3", "h4", "blockquote")
+_SPACES = re.compile(r"[ \t\r\n\f\u00a0]+")
+
+
+def _render(root: Tag, out: list[str], max_chars: int) -> bool:
+    """The text of the tree, in document order, with an explicit stack (any depth of nesting).
+
+    Stops once max_chars of text are kept; returns True when it stopped early.
+    """
+    kept = 0
+    stack: list[object] = [iter(root.children)]
+    while stack:
+        top = stack[-1]
+        if isinstance(top, str):  # text to write once an element's children are done
+            stack.pop()
+            out.append(top)
+            continue
+        child = next(top, None)  # type: ignore[call-overload]
+        if child is None:
+            stack.pop()
+            continue
         if isinstance(child, NavigableString):
-            text = re.sub(r"[ \t\r\n\f\u00a0]+", " ", str(child))
+            text = _SPACES.sub(" ", str(child))
             out.append(text)
+            kept += len(text)
+            if kept > max_chars:
+                return True
             continue
         if not isinstance(child, Tag):
             continue
         name = child.name
         if name == "br":
             out.append("\n")
-        elif name in ("td", "th"):
-            _render(child, out)
-            out.append("\t")
         elif name == "hr":
             out.append("\n\n")
-        elif name == "li":
-            out.append("\n- ")
-            _render(child, out)
-            out.append("\n")
-        elif name in _BLOCK:
-            out.append("\n")
-            _render(child, out)
-            out.append("\n\n" if name in ("p", "table", "h1", "h2", "h3", "h4", "blockquote") else "\n")
         elif name == "img":
             continue
         else:
-            _render(child, out)
+            before, after = _OPEN_CLOSE.get(name, ("\n", "\n\n" if name in _PARAGRAPH_END else "\n") if name in _BLOCK else ("", ""))
+            out.append(before)
+            stack.append(after)
+            stack.append(iter(child.children))
+    return False
 
 
 def _tidy(text: str) -> str:
@@ -80,10 +99,17 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def html_to_text(html: str, *, drop_quoted: bool = False) -> str:
+def html_to_text(html: str, *, drop_quoted: bool = False, notes: list[str] | None = None) -> str:
+    """Readable text of an HTML body. HTML beyond MAX_HTML_CHARS is not parsed and text beyond
+    MAX_TEXT_CHARS is not kept: each cut is added to `notes` (the raw item keeps everything)."""
+    notes = notes if notes is not None else []
+    if len(html) > MAX_HTML_CHARS:
+        notes.append(f"HtmlTruncated: {len(html):,} characters, {MAX_HTML_CHARS:,} read")
+        html = html[:MAX_HTML_CHARS]
     soup = _soup(html)
     if drop_quoted:
         _remove_quoted(soup)
     out: list[str] = []
-    _render(soup, out)
+    if _render(soup, out, MAX_TEXT_CHARS):
+        notes.append(f"HtmlTextTruncated: text kept up to {MAX_TEXT_CHARS:,} characters")
     return _tidy("".join(out))
