@@ -1,5 +1,9 @@
 """Structured logs: one JSON object per line in production, readable lines on a terminal.
 
+Every process (worker, scheduler, web, CLI) writes each event once, to stderr, as one JSON
+object per line (`log_format = "json"`, the default when stderr is not a terminal); the
+worker's dramatiq parent logs the same way (see tiepnhan/worker.py).
+
 Whatever is logged passes through `redact`, which masks passwords, tokens, citizens' ID
 numbers (CCCD, social-insurance numbers), phone numbers and email addresses.
 """
@@ -92,7 +96,11 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
-        if getattr(existing, "_tiepnhan", False):
+        # Ours from an earlier call, and a plain stream handler of `logging.basicConfig` (the
+        # dramatiq CLI installs one in each worker process, in its own text format): every
+        # event is written once, by this handler. Handlers of other kinds (a test's capture,
+        # a file an operator added) stay.
+        if getattr(existing, "_tiepnhan", False) or type(existing) is logging.StreamHandler:
             root.removeHandler(existing)
     handler._tiepnhan = True  # type: ignore[attr-defined]
     root.addHandler(handler)

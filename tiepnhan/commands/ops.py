@@ -101,7 +101,7 @@ def run_embedded(settings: Settings, stop: threading.Event, *, host: str | None 
 
 def _dramatiq_argv(settings: Settings, processes: int | None, threads: int | None, queues: list[str] | None) -> list[str]:
     argv = [
-        sys.executable, "-m", "dramatiq", "tiepnhan.worker",
+        sys.executable, "-m", "tiepnhan.worker",  # dramatiq's CLI with tiepnhan's logging
         "--processes", str(processes or settings.worker.processes),
         "--threads", str(threads or settings.worker.threads),
     ]  # fmt: skip
