@@ -19,30 +19,17 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from config.settings import Settings
 from tickets.directory import routing
 from tickets.escalation_models import Escalation
 from tickets.escalations import TransitionError, approve, escalate_by_hand, list_escalations, reject, reopen_failed, reroute, resolve_ticket
-from tickets.models import ticket_reference
-from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line
+from tickets.labels import ESCALATION_STATUSES, category_label
+from tickets.models import Ticket, ticket_reference
+from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line, print_rows
 from tiepnhan.commands.tickets import parse_ticket_id
 
-STATUS_LABELS = {
-    "proposed": "chờ duyệt",
-    "approved": "đã duyệt",
-    "rerouted": "đã chuyển đơn vị khác",
-    "rejected": "từ chối",
-    "queued": "chờ gửi tổng hợp",
-    "sending": "đang gửi",
-    "sent": "đã gửi",
-    "overdue": "quá hạn",
-    "acknowledged": "đơn vị đã phản hồi",
-    "resolved": "đã giải quyết",
-    "failed": "gửi thất bại",
-}
+STATUS_LABELS = ESCALATION_STATUSES
 OUTCOME_LABELS = {
     "sent": "đã gửi tới máy chủ thư",
     "queued": "đã xếp vào thư tổng hợp hằng ngày của đơn vị",
@@ -61,7 +48,25 @@ def acting_user(by: str | None) -> str:
     return os.environ.get("TIEPNHAN_USER") or getpass.getuser()
 
 
-def escalation_json(escalation: Escalation) -> dict[str, Any]:
+def tickets_of(escalations: list[Escalation]) -> dict[int, Ticket]:
+    """The tickets the escalations belong to, by id (one query per 500)."""
+    from sqlalchemy import select
+
+    from tickets.db import session_scope
+    from tiepnhan import runtime
+
+    ids = sorted({e.ticket_id for e in escalations})
+    found: dict[int, Ticket] = {}
+    with session_scope(runtime.engine()) as session:
+        for start in range(0, len(ids), 500):
+            rows = session.execute(select(Ticket).where(Ticket.id.in_(ids[start : start + 500]))).scalars()  # type: ignore[union-attr]
+            found.update({t.id: t for t in rows if t.id is not None})
+    return found
+
+
+def escalation_json(escalation: Escalation, ticket: Ticket | None = None) -> dict[str, Any]:
+    """The escalation as JSON; with its ticket, also the ticket's subject and category."""
+    extra: dict[str, Any] = {"subject": ticket.subject, "category": ticket.category} if ticket is not None else {}
     return {
         "id": escalation.id,
         "ticket_id": escalation.ticket_id,
@@ -78,6 +83,7 @@ def escalation_json(escalation: Escalation) -> dict[str, Any]:
         "acknowledged_at": escalation.acknowledged_at.isoformat() if escalation.acknowledged_at else None,
         "attempts": escalation.attempts,
         "last_error": escalation.last_error,
+        **extra,
     }
 
 
@@ -85,18 +91,23 @@ def print_escalations(escalations: list[Escalation], settings: Settings) -> None
     units = routing(settings).units
     from notifiers.compose import PRIORITY_NAMES
 
-    table = Table(title=f"Đề xuất chuyển xử lý ({len(escalations)})")
-    for header in ("Số", "Phiếu", "Đơn vị", "Trạng thái", "Ưu tiên", "Hạn", "Ghi chú"):
-        note = header == "Ghi chú"
-        table.add_column(header, no_wrap=not note, overflow="fold" if note else "ellipsis", max_width=28 if header == "Đơn vị" else None)
+    tickets = tickets_of(escalations)
+    rows = []
     for e in escalations:
         unit = units.get(e.unit_id)
         name = unit.name.replace("Bảo hiểm xã hội", "BHXH") if unit else e.unit_id
-        table.add_row(
-            str(e.id), ticket_reference(e.ticket_id), name, STATUS_LABELS.get(e.status, e.status),
-            PRIORITY_NAMES.get(e.priority, e.priority), local_time(e.due_at, settings.timezone), escape(e.last_error or e.reason or ""),
-        )
-    console.print(table)
+        ticket = tickets.get(e.ticket_id)
+        rows.append((
+            str(e.id), ticket_reference(e.ticket_id), ticket.subject if ticket else "", category_label(ticket.category if ticket else None),
+            name, STATUS_LABELS.get(e.status, e.status), PRIORITY_NAMES.get(e.priority, e.priority),
+            local_time(e.due_at, settings.timezone), e.last_error or e.reason or "",
+        ))
+    print_rows(
+        f"Đề xuất chuyển xử lý ({len(escalations)})",
+        ("Số", "Phiếu", "Tiêu đề", "Phân loại", "Đơn vị", "Trạng thái", "Ưu tiên", "Hạn", "Ghi chú"),
+        rows,
+        widths={"Tiêu đề": 30, "Đơn vị": 24, "Ghi chú": 24},
+    )
 
 
 def _decided(settings: Settings, escalation: Escalation, verb: str) -> None:
@@ -159,8 +170,9 @@ def register(app: typer.Typer) -> None:
             fail(f"trạng thái không hợp lệ: {status!r}; dùng một trong: {', '.join(STATUS_LABELS)}")
         rows = list_escalations(engine, status, unit, parse_ticket_id(ticket) if ticket else None)
         if as_json:
+            tickets = tickets_of(rows)
             for row in rows:
-                print_json_line(escalation_json(row))
+                print_json_line(escalation_json(row, tickets.get(row.ticket_id)))
         else:
             print_escalations(rows, settings)
 
@@ -251,9 +263,5 @@ def register(app: typer.Typer) -> None:
             for unit in units:
                 print_json_line({"id": unit.id, "name": unit.name, "kind": unit.kind, "emails": list(unit.emails), "reachable": unit.why_unreachable() is None, "problem": unit.why_unreachable()})
             return
-        table = Table(title=f"Đơn vị nhận chuyển xử lý ({len(units)})")
-        for header in ("Mã", "Tên", "Địa chỉ", "Gửi được"):
-            table.add_column(header, overflow="fold")
-        for unit in units:
-            table.add_row(unit.id, unit.name, ", ".join(unit.emails) or (unit.webhook_url or ""), "có" if unit.why_unreachable() is None else "chưa")
-        console.print(table)
+        rows = [(u.id, u.name, ", ".join(u.emails) or (u.webhook_url or ""), "có" if u.why_unreachable() is None else "chưa") for u in units]
+        print_rows(f"Đơn vị nhận chuyển xử lý ({len(units)})", ("Mã", "Tên", "Địa chỉ", "Gửi được"), rows, widths={"Tên": 40, "Địa chỉ": 30})
