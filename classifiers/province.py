@@ -117,7 +117,8 @@ def _overlapped_by_stronger(field: Field, index: int) -> bool:
     start, end, places = spans[index]
     if index + 1 == len(spans) or spans[index + 1][0] >= end:
         return False  # nothing starts inside this name: the usual case
-    for later_start, later_end, later_places in spans[index + 1 :]:
+    for later in range(index + 1, len(spans)):  # not a slice: that copies the rest of the spans for every name
+        later_start, later_end, later_places = spans[later]
         if later_start >= end:
             return False
         if later_end <= end or _crosses_punctuation(field, later_start, later_end):

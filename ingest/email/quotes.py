@@ -118,6 +118,7 @@ _LINE_MARKS = ("-", "_", "*", ">")
 def history_start(lines: list[str]) -> int | None:
     """Index of the first line of quoted history, or None."""
     in_forward = False
+    totals: list[tuple[int, int, bool]] = []  # built at the first '>' line
     for index, line in enumerate(lines):
         # A forward marker, a separator, a header and a quote all start with one of these
         # marks or hold a colon: most lines of a letter are ruled out without a regex.
@@ -134,16 +135,31 @@ def history_start(lines: list[str]) -> int | None:
             return index
         if _attribution_at(lines, index):
             return index
-        if head == ">" and _quote_block_ahead(lines, index):
-            return index
+        if head == ">":
+            totals = totals or _unquoted_totals(lines)
+            if _quote_block_ahead(totals, index):
+                return index
     return None
 
 
-def _quote_block_ahead(lines: list[str], index: int) -> bool:
+def _unquoted_totals(lines: list[str]) -> list[tuple[int, int, bool]]:
+    """For each index: (count, total length, all signature-like) of the unquoted lines of
+    substance from there to the end. One pass from the end, so a quote test per '>' line costs
+    nothing more (one scan per '>' line made thousands of them quadratic, issue 12)."""
+    totals = [(0, 0, True)] * (len(lines) + 1)
+    count, length, all_signature = 0, 0, True
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if line.strip() and not _QUOTED.match(line):
+            count, length, all_signature = count + 1, length + len(line), all_signature and _is_signature_like(line)
+        totals[index] = (count, length, all_signature)
+    return totals
+
+
+def _quote_block_ahead(totals: list[tuple[int, int, bool]], index: int) -> bool:
     """A '>' line starts history when no unquoted text of substance follows it."""
-    rest = [line for line in lines[index:] if line.strip()]
-    unquoted = [line for line in rest if not _QUOTED.match(line)]
-    return len(unquoted) <= 2 or sum(map(len, unquoted)) < 80 or all(_is_signature_like(l) for l in unquoted)
+    count, length, all_signature = totals[index]
+    return count <= 2 or length < 80 or all_signature
 
 
 def _is_signature_like(line: str) -> bool:
