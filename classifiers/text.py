@@ -9,34 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import cache
 from itertools import accumulate, islice
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-@cache
-def _fold_char(char: str) -> str:
-    if char in "đĐ":
-        return "d"
-    base = unicodedata.normalize("NFD", char)[0].lower()
-    return base if len(base) == 1 else char.lower()
-
-
-# Latin letters with diacritics live below U+1F00 (Vietnamese: Latin-1, Latin Extended-A/B,
-# Latin Extended Additional); one translate() call folds them all. The table is a list indexed
-# by code point that also maps every unchanged character to itself: translate() then never
-# takes the "not in the table" path, which raises and clears a LookupError per character
-# (2.5 times slower on Vietnamese text). Characters past its end map to themselves.
-_TABLE = [ord(folded) if len(folded := _fold_char(chr(code))) == 1 else code for code in range(0x1F00)]
-
-
-def fold(text: str) -> str:
-    """'Bình Dương' → 'binh duong' (one output character per input character)."""
-    text = unicodedata.normalize("NFC", text).lower()
-    if text.isascii():
-        return text
-    return text.translate(_TABLE)
+from tickets.textfold import _fold_char, fold  # noqa: E402,F401  (the core's folding, shared)
 
 
 def words_of(folded: str) -> list[str]:

@@ -8,3 +8,6 @@ import tickets.models  # noqa: F401
 import tiepnhan.failures  # noqa: F401,E402  (FailedJob: dead-lettered jobs)
 import ingest.imap.models  # noqa: F401
 import tickets.escalation_models  # noqa: F401
+import access.models  # noqa: F401  (users, API tokens, login throttle)
+import tickets.action_models  # noqa: F401  (notes, assignments)
+import tickets.search_models  # noqa: F401  (folded search text)

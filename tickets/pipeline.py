@@ -140,6 +140,10 @@ def classify_ticket(engine: Engine, ticket_id: int) -> bool:
         session.add(ticket)
         if new_tags != old_tags:
             add_event(session, ticket_id, "tagged", **new_tags, confidence=dict(result.confidence))
+            if new_tags["province_code"] != old_tags["province_code"]:
+                from tickets.search import refresh_search_text
+
+                refresh_search_text(session, ticket_id)  # the province's name is searchable
     return True
 
 

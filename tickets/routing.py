@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from classifiers.text import fold
+from tickets.textfold import fold
 from config.routing import PROVINCE_TARGET, Rule, RuleConditions
 
 

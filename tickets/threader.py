@@ -173,6 +173,9 @@ def _attach(session: Session, message: Message, ticket_id: int, created: bool) -
     )
     for waiting in adopted:
         add_event(session, ticket_id, "message_added", message_id=waiting.id, direction=waiting.direction, adopted=True)
+    from tickets.search import refresh_search_text
+
+    refresh_search_text(session, ticket_id)  # the ticket is found by its new text at once
 
 
 def _adopt_waiting_messages(session: Session, ticket_id: int) -> list[Message]:

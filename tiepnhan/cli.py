@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.poll",
     "tiepnhan.commands.web",
     "tiepnhan.commands.escalations",
+    "tiepnhan.commands.users",
 )
 
 HELP_OPTION_TEXT = "In hướng dẫn này rồi thoát."

@@ -13,6 +13,14 @@ import tickets.model_registry  # noqa: F401  (tables defined by other packages)
 config = context.config
 target_metadata = SQLModel.metadata
 
+# Search indexes made by hand in their migration (tickets/search_models.py): SQLite's FTS5
+# table and its shadow tables, PostgreSQL's expression index. Autogenerate leaves them alone.
+HAND_MADE = ("ticketsearch_fts", "ix_ticketsearch_tsv")
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (reflected and name is not None and name.startswith(HAND_MADE))
+
 
 def run_migrations() -> None:
     engine = config.attributes.get("engine")
@@ -26,6 +34,7 @@ def run_migrations() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

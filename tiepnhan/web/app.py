@@ -17,6 +17,11 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
-    app = Starlette(routes=[Route("/healthz", healthz), *webhook_routes(settings)])
+    from web.app import create_web_routes, web_middleware  # the web app's pages and API (web/)
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), *webhook_routes(settings), *create_web_routes(settings)],
+        middleware=web_middleware(settings),
+    )
     add_metrics(app, settings)
     return app

@@ -1,0 +1,1 @@
+"""Who may use the web app and what each user may see: users, roles, the one scope function."""
