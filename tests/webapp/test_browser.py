@@ -1,0 +1,137 @@
+"""The web pages in a real browser (Debian's chromium via Playwright) against a real
+`tiepnhan web` on loopback, with aiosmtpd as the units' mail server."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.webapp.browser import (  # noqa: F401  (fixtures)
+    DESKTOP,
+    HOSTILE_BODY,
+    HOSTILE_SUBJECT,
+    PHONE,
+    Site,
+    browser,
+    log_in,
+    open_tab,
+    screenshot,
+    site,
+)
+from tickets.db import session_scope
+from tickets.escalation_models import Escalation
+from tickets.models import ticket_reference
+from tiepnhan import runtime
+
+
+def escalation(escalation_id: int) -> Escalation:
+    with session_scope(runtime.engine()) as session:
+        found = session.get(Escalation, escalation_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def escalations_of(ticket_id: int) -> list[Escalation]:
+    with session_scope(runtime.engine()) as session:
+        found = list(session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id)).scalars())
+        for item in found:
+            session.expunge(item)
+        return found
+
+
+def test_coordinator_approves_a_proposal_and_the_unit_gets_the_mail(browser: Any, site: Site) -> None:
+    hcm = site.tickets["hcm"]
+    assert escalation(site.escalations["hcm"]).status == "proposed"
+    visit = log_in(browser, site, site.users["coordinator"])
+    page = visit.page
+    card = page.locator("article.queue-item", has_text=ticket_reference(hcm))
+    assert card.count() == 1
+    # the tags' evidence is highlighted in the citizen's text
+    assert card.locator("mark.evidence", has_text="Thành phố Hồ Chí Minh").count() >= 1
+    card.get_by_label("Ghi chú khi duyệt").fill("Đề nghị trả lời công dân trong tuần")
+    card.get_by_role("button", name=re.compile("^Duyệt")).click()
+    page.wait_for_url(f"{site.url}/tickets/{hcm}")
+    flash = page.locator(".flash-success")
+    assert "Đã duyệt" in flash.inner_text() and "đã được gửi" in flash.inner_text()
+    mails = site.smtp.wait_for(1)
+    assert len(mails) == 1
+    assert mails[0].recipients == ["bhxh.hochiminh@donvi.localhost"]
+    assert ticket_reference(hcm) in str(mails[0].message["Subject"])
+    assert escalation(site.escalations["hcm"]).status == "sent"
+    assert escalation(site.escalations["hcm"]).decided_by == site.users["coordinator"]
+    assert not visit.dialogs and not visit.console_errors
+
+
+def test_an_office_never_reaches_another_provinces_ticket(browser: Any, site: Site) -> None:
+    hanoi, attachment = site.tickets["hanoi"], site.attachments["hanoi"]
+    # the office that got it opens it and downloads the attachment (never shown inline)
+    page = log_in(browser, site, "bhxh01").page
+    assert page.goto(f"/tickets/{hanoi}").status == 200, page.content()[:2000]
+    assert "lương hưu" in page.locator("main").inner_text()
+    answer = page.request.get(f"/attachments/{attachment}")
+    assert answer.status == 200 and answer.body().startswith(b"%PDF-1.4")
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+
+    visit = log_in(browser, site, "bhxh79")
+    page = visit.page
+    for path in (f"/tickets/{hanoi}", f"/attachments/{attachment}"):
+        response = page.goto(path) if path.startswith("/tickets") else page.request.get(path)
+        assert response.status == 404, path
+        assert b"luong huu" not in response.body().lower() and "lương hưu".encode() not in response.body()
+    assert page.request.get(f"/api/tickets/{hanoi}").status == 404
+    page.goto("/tickets?q=luong+huu")
+    assert ticket_reference(hanoi) not in page.locator("main").inner_text()
+    page.goto("/tickets?q=Ha+Noi")
+    assert ticket_reference(hanoi) not in page.locator("main").inner_text()
+    api_list = page.request.get("/api/tickets?q=luong%20huu").json()
+    assert hanoi not in [t["id"] for t in api_list.get("tickets", api_list if isinstance(api_list, list) else [])]
+    page.goto("/dashboard")
+    assert "Hà Nội" not in page.locator("main").inner_text()
+
+
+def test_a_forged_form_post_without_the_csrf_token_is_refused(browser: Any, site: Site) -> None:
+    hostile = site.tickets["hostile"]
+    page = log_in(browser, site, site.users["coordinator"]).page
+    before = escalations_of(hostile)
+    # logged in (the session cookie goes along), but the form carries no token
+    answer = page.request.post(f"/tickets/{hostile}/escalate", form={"to": "province-79", "note": "giả mạo"})
+    assert answer.status == 403
+    assert escalations_of(hostile) == before
+    # a page elsewhere that posts to the site is refused the same way
+    page.set_content(
+        f'<form method="post" action="{site.url}/tickets/{hostile}/escalate"><input name="to" value="province-79"></form>'
+    )
+    with page.expect_navigation():
+        page.evaluate("document.forms[0].submit()")
+    assert "bị từ chối" in page.content() or "/login" in page.url
+    assert escalations_of(hostile) == before
+
+
+def test_a_citizens_markup_is_shown_as_text_and_runs_nothing(browser: Any, site: Site) -> None:
+    hostile = site.tickets["hostile"]
+    # bypass_csp: the escaping alone must hold; the Content-Security-Policy is a second wall
+    context = browser.new_context(viewport=DESKTOP, base_url=site.url, bypass_csp=True)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(site.users["coordinator"])
+    page.get_by_label("Mật khẩu").fill("mat-khau-thu-nghiem-2025")
+    page.get_by_role("button", name="Đăng nhập").click()
+    for path in (f"/tickets/{hostile}", "/tickets", f"/tickets?q=thu+tuc+huong"):
+        page.goto(path)
+        page.wait_for_timeout(300)
+        assert page.evaluate("typeof window.__pwned") == "undefined", path
+        assert page.title() != "bị chiếm"
+        assert page.locator("main script, main img").count() == 0
+    page.goto(f"/tickets/{hostile}")
+    text = page.locator("main").inner_text()
+    assert "<script>window.__pwned = 1; alert('x')</script>" in text
+    assert '<img src=x onerror="window.__pwned = 2; alert(\'y\')">' in text
+    assert not dialogs
+    assert HOSTILE_SUBJECT and HOSTILE_BODY
+    context.close()
