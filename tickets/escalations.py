@@ -207,7 +207,28 @@ def acknowledge_from_message(engine: Engine, message_id: int) -> int | None:
         escalation.acknowledged_message_id = message.id
         session.add(escalation)
         add_event(session, escalation.ticket_id, "escalation_acknowledged", escalation.unit_id, escalation_id=escalation.id, message_id=message.id)
+        ticket = session.get(Ticket, escalation.ticket_id)
+        if ticket is not None:
+            record_unit_answer(session, ticket, escalation, message.id, escalation.acknowledged_at)
         return escalation.id
+
+
+# The statuses a unit's answer moves on to `unit_responded`; a resolved, closed or spam ticket
+# keeps its status (the answer is still recorded, as a message and as an event).
+FOLLOWED_UP_FROM = (TicketStatus.NEW.value, TicketStatus.TRIAGED.value, TicketStatus.ESCALATED.value)
+
+
+def record_unit_answer(session: Session, ticket: Ticket, escalation: Escalation, message_id: int | None, answered_at: datetime) -> None:
+    """A unit's real answer (not an auto-reply or a bounce, see acknowledge_from_message) is the
+    agency's response to the citizen's request until answering citizens exists: the ticket's
+    first response is the earliest such answer (a `first_response` event), and the ticket
+    moves on to `unit_responded`. See docs/routing.md, "Ticket statuses"."""
+    if ticket.first_response_at is None or answered_at < ticket.first_response_at:
+        ticket.first_response_at = answered_at
+        session.add(ticket)
+        add_event(session, ticket.id or 0, "first_response", escalation.unit_id, at=answered_at, by="unit", unit=escalation.unit_id, escalation_id=escalation.id, message_id=message_id)
+    if ticket.status in FOLLOWED_UP_FROM:
+        set_status(session, ticket, TicketStatus.UNIT_RESPONDED, "system", f"đơn vị {escalation.unit_id} đã phản hồi")
 
 
 def record_bounce(engine: Engine, message_id: int) -> int | None:

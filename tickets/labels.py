@@ -21,6 +21,7 @@ TICKET_STATUSES = {
     "new": "mới",
     "triaged": "đã phân loại",
     "escalated": "đã chuyển",
+    "unit_responded": "đơn vị đã phản hồi",
     "resolved": "đã giải quyết",
     "closed": "đã đóng",
     "spam": "rác",
@@ -70,6 +71,7 @@ EVENT_KINDS = {
     "escalation_delivery_failed": "Gửi lỗi",
     "escalation_overdue": "Quá hạn phản hồi",
     "escalation_acknowledged": "Đơn vị đã phản hồi",
+    "first_response": "Phản hồi đầu tiên",
     "escalation_bounced": "Thư bị trả lại",
     "escalation_resolved": "Đóng chuyển xử lý",
 }

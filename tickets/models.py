@@ -36,6 +36,7 @@ class TicketStatus(enum.StrEnum):
     NEW = "new"
     TRIAGED = "triaged"
     ESCALATED = "escalated"
+    UNIT_RESPONDED = "unit_responded"  # a unit answered an escalation: it is handling it (docs/routing.md)
     RESOLVED = "resolved"
     CLOSED = "closed"
     SPAM = "spam"

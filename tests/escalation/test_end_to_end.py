@@ -69,4 +69,4 @@ def test_complaint_to_office_and_back(escalation_settings: Callable[..., Setting
     assert len(replies) == 2
     assert replies[1].reply_token == acknowledged.reply_token
     assert acknowledged.acknowledged_message_id == replies[1].id
-    assert ticket.status == "escalated" and ticket.category == "complaint"
+    assert ticket.status == "unit_responded" and ticket.category == "complaint"
