@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from ingest.registry import ParseContext, parser_for
@@ -20,6 +22,7 @@ from tickets.db import session_scope
 from tickets.models import Message, RawItem, RawState, Ticket, TicketStatus, utcnow
 from tickets.store import (
     add_event,
+    describe_error,
     mark_raw_processed,
     raw_content,
     record_raw_failure,
@@ -53,16 +56,25 @@ def normalize_raw_item(engine: Engine, raw_item_id: int, max_attachment_bytes: i
         try:
             normalized = parser_for(raw.kind)(content, context)
         except Exception as exc:  # noqa: BLE001 - parsers are pure: any error is the item's fault
-            reason = f"{type(exc).__name__}: {exc}"
-            log.warning("raw item quarantined", extra={"raw_item_id": raw_item_id, "kind": raw.kind, "error": reason})
-            session.rollback()
-            record_raw_failure(engine, raw_item_id, "normalize", reason, permanent=True)
-            raise PermanentFailure(reason) from exc
-        stored = store_message(session, raw, normalized)
-        mark_raw_processed(session, raw_item_id)
+            _quarantine(engine, session, raw_item_id, raw.kind, exc)
+        try:
+            stored = store_message(session, raw, normalized)
+            mark_raw_processed(session, raw_item_id)
+            session.flush()
+        except DataError as exc:  # the database refuses this item's data: retrying cannot help
+            _quarantine(engine, session, raw_item_id, raw.kind, exc)
     if stored.changed:
         _log_revision(engine, stored.message_id)
     return NormalizeOutcome(stored.message_id, stored.is_new)
+
+
+def _quarantine(engine: Engine, session: Session, raw_item_id: int, kind: str, exc: Exception) -> NoReturn:
+    """Quarantine an item whose own content failed; the stored reason is redacted (store.describe_error)."""
+    reason = describe_error(exc)
+    log.warning("raw item quarantined", extra={"raw_item_id": raw_item_id, "kind": kind, "error": reason})
+    session.rollback()
+    record_raw_failure(engine, raw_item_id, "normalize", reason, permanent=True)
+    raise PermanentFailure(reason) from exc
 
 
 def _log_revision(engine: Engine, message_id: int) -> None:

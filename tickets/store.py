@@ -9,6 +9,7 @@ updates are written so that applying them twice gives the same row.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -161,8 +162,29 @@ def raw_content(session: Session, raw: RawItem) -> bytes:
     return blob.content
 
 
+_SQL_DETAIL = re.compile(r"\s*\[(?:SQL|parameters|SQL parameters):.*", re.DOTALL)
+
+
+def safe_error_text(text: str) -> str:
+    """An error as it may be stored and shown: no SQL statement or parameters (they carry the
+    citizen's text and ID numbers), the first line only, redacted (tiepnhan.logs.redact)."""
+    from tiepnhan.logs import redact
+
+    text = _SQL_DETAIL.sub("", text)
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    return redact(text)[:MAX_ERROR_LENGTH]
+
+
+def describe_error(exc: BaseException) -> str:
+    """The error's class and a redacted message; for a database error, the driver's."""
+    orig = getattr(exc, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else exc
+    return safe_error_text(f"{type(cause).__name__}: {cause}")
+
+
 def record_raw_failure(engine: Engine, raw_item_id: int, stage: str, error: str, *, permanent: bool) -> None:
-    """Keep the failure visible on the raw item; the raw bytes themselves are never touched."""
+    """Keep the failure visible on the raw item; the raw bytes themselves are never touched.
+    The error is stored through `safe_error_text`."""
     with session_scope(engine) as session:
         session.execute(
             update(RawItem)
@@ -170,7 +192,7 @@ def record_raw_failure(engine: Engine, raw_item_id: int, stage: str, error: str,
             .values(
                 state=(RawState.QUARANTINED if permanent else RawState.FAILED).value,
                 attempts=RawItem.attempts + 1,
-                last_error=error[:MAX_ERROR_LENGTH],
+                last_error=safe_error_text(error),
                 error_stage=stage,
             )
         )

@@ -21,6 +21,7 @@ from sqlmodel import Field, SQLModel
 from tickets.db import session_scope
 from tickets.dbtypes import UTCDateTime
 from tickets.models import RawItem, RawState, utcnow
+from tickets.store import safe_error_text
 
 MAX_ERROR_LENGTH = 4_000
 
@@ -51,7 +52,7 @@ def record_failed_job(
     engine: Engine, *, actor: str, args: list[Any], kwargs: dict[str, Any], queue: str, error: str, message_id: str
 ) -> int:
     """Record a dead-lettered message; the same actor and arguments again adds to its count."""
-    error = error[:MAX_ERROR_LENGTH]
+    error = safe_error_text(error)  # never SQL parameters, ID numbers or secrets
     now = utcnow()
     key = _args_key(args), _args_key(kwargs)
     with session_scope(engine) as session:

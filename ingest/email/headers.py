@@ -12,6 +12,7 @@ from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from ingest.email.charsets import fix_header_text
+from tickets.normalized import safe_line
 
 NO_SUBJECT = "(không có tiêu đề)"
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -168,4 +169,4 @@ def email_external_id(raw: bytes) -> str:
             ids = []
     if not ids:
         return f"sha256:{hashlib.sha256(raw).hexdigest()}"
-    return f"{ids[0]}#{body_fingerprint(raw)[:16]}"
+    return f"{safe_line(ids[0])[:400]}#{body_fingerprint(raw)[:16]}"
