@@ -49,7 +49,7 @@ class RuleConditions(BaseModel):
         if isinstance(value, list):
             unknown = [v for v in value if v not in province_codes()]
             if unknown:
-                raise ValueError(f"not province codes on the 2025 map: {', '.join(map(str, unknown))}")
+                raise ValueError(f"không phải mã tỉnh/thành trên bản đồ 2025: {', '.join(map(str, unknown))}")
         return value
 
 
@@ -71,20 +71,20 @@ class RoutingRules(BaseModel):
     rules: tuple[Rule, ...] = ()
 
 
-def _rule_problems(rules: RoutingRules, units: UnitDirectory, known_topics: frozenset[str]) -> list[str]:
+def _rule_problems(rules: RoutingRules, units: UnitDirectory, known_topics: frozenset[str], path: Path | None = None) -> list[str]:
     problems = []
     names = [r.name for r in rules.rules]
     for index, rule in enumerate(rules.rules):
-        where = f"rules[{index}] ({rule.name})"
+        where = (f"tệp {path}, " if path else "") + f"rules[{index}] ({rule.name})"
         if names.count(rule.name) > 1:
-            problems.append(f"{where}: the name {rule.name!r} is used by more than one rule")
+            problems.append(f"{where}: tên {rule.name!r} đã được dùng cho quy tắc khác")
         if rule.to != PROVINCE_TARGET and rule.to not in units:
-            problems.append(f'{where}: to = {rule.to!r} is neither "province" nor a unit in the directory')
+            problems.append(f'{where}: to = {rule.to!r} không phải "province" cũng không phải mã đơn vị trong danh bạ')
         if rule.to == PROVINCE_TARGET and rule.when.province == "unknown":
-            problems.append(f'{where}: to = "province" cannot apply to tickets whose province is unknown')
+            problems.append(f'{where}: to = "province" không áp dụng được cho phiếu chưa xác định tỉnh/thành')
         for topic in rule.when.topics or ():
             if topic not in known_topics:
-                problems.append(f"{where}: unknown topic {topic!r} (known: {', '.join(sorted(known_topics))})")
+                problems.append(f"{where}: không có chủ đề {topic!r} (các chủ đề: {', '.join(sorted(known_topics))})")
     return problems
 
 
@@ -93,8 +93,8 @@ def load_rules(path: Path, units: UnitDirectory, known_topics: frozenset[str]) -
     try:
         rules = RoutingRules(**data)
     except ValidationError as exc:
-        raise ConfigError([describe_list_error(e, data, "rules", "name") for e in exc.errors()], str(path)) from None
-    problems = _rule_problems(rules, units, known_topics)
+        raise ConfigError([describe_list_error(e, data, "rules", "name", path) for e in exc.errors()], str(path)) from None
+    problems = _rule_problems(rules, units, known_topics, path)
     if problems:
         raise ConfigError(problems, str(path))
     return rules

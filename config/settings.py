@@ -19,6 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.messages import error_message, location
+
 DEFAULT_CONFIG_FILE = Path("tiepnhan.toml")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -29,7 +31,7 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str], origin: str) -> None:
         self.problems = problems
         self.origin = origin
-        super().__init__(f"invalid configuration ({origin}):\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(f"cấu hình không hợp lệ ({origin}):\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 class _Section(BaseModel):
@@ -44,10 +46,10 @@ def _secret_from_env(data: Any, name: str) -> Any:
     if data.get(env_key):
         var = data[env_key]
         if data.get(name):
-            raise ValueError(f"give either {name} or {env_key}, not both")
+            raise ValueError(f"chỉ dùng một trong hai: {name} hoặc {env_key}")
         value = os.environ.get(var)
         if value is None:
-            raise ValueError(f"{env_key} names the environment variable {var}, which is not set")
+            raise ValueError(f"{env_key} chỉ tới biến môi trường {var}, nhưng biến này chưa được đặt")
         data = {**data, name: value}
     return data
 
@@ -58,7 +60,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 def _plain_only_on_loopback(security: str, host: str) -> None:
     if security == "plain" and host not in LOOPBACK_HOSTS and not host.startswith("127."):
-        raise ValueError(f'security = "plain" is only allowed for loopback hosts, not {host!r}')
+        raise ValueError(f'security = "plain" (không mã hoá) chỉ được dùng với máy cục bộ (loopback: 127.0.0.1, localhost), không dùng với {host!r}')
 
 
 class MailboxConfig(_Section):
@@ -91,12 +93,12 @@ class MailboxConfig(_Section):
     def _check_after_fetch(cls, value: str) -> str:
         if value in {"keep", "seen"} or (value.startswith("move:") and len(value) > 5):
             return value
-        raise ValueError('after_fetch must be "keep", "seen" or "move:<folder>"')
+        raise ValueError('after_fetch phải là "keep", "seen" hoặc "move:<thư mục>"')
 
     @model_validator(mode="after")
     def _check(self) -> MailboxConfig:
         if self.password is None and self.oauth2_token is None:
-            raise ValueError(f"mailbox {self.name!r} needs password, password_env, oauth2_token or oauth2_token_env")
+            raise ValueError(f"hộp thư {self.name!r} cần password, password_env, oauth2_token hoặc oauth2_token_env")
         _plain_only_on_loopback(self.security, self.host)
         return self
 
@@ -128,13 +130,13 @@ class FacebookPageConfig(_Section):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError("graph_url must be an http(s) URL")
+            raise ValueError("graph_url phải là địa chỉ http:// hoặc https://")
         return value if value.endswith("/") else value + "/"
 
     @model_validator(mode="after")
     def _check(self) -> FacebookPageConfig:
         if self.access_token is None:
-            raise ValueError(f"page {self.name!r} needs access_token or access_token_env")
+            raise ValueError(f"fanpage {self.name!r} cần access_token hoặc access_token_env")
         return self
 
 
@@ -173,48 +175,6 @@ class EscalationConfig(_Section):
     max_attempts: int = Field(20, ge=1)
     # A send claimed longer ago than this was interrupted (a crash): it is handed out again.
     stale_send_minutes: float = Field(15.0, gt=0)
-
-
-class WebConfig(_Section):
-    """The web app (see docs/web.md): login sessions, CSRF, login throttling, links to pages."""
-
-    # Signs the login cookie and the CSRF token. Without one, a random key is made once and
-    # kept in data_dir/web-secret.key (every process on this machine shares it).
-    secret_key: SecretStr | None = None
-    secret_key_env: str | None = None
-    public_base_url: str | None = None  # e.g. https://tiepnhan.example.vn (links in mails)
-    session_max_age_minutes: float = Field(480.0, gt=0, le=60 * 24 * 30)  # a working day
-    # Secure cookies: "auto" when public_base_url is https://, or say so.
-    secure_cookies: Literal["auto", "always", "never"] = "auto"
-    login_max_failures: int = Field(5, ge=1, le=1000)  # per user name and per client address
-    login_window_minutes: float = Field(15.0, gt=0)
-    login_lockout_minutes: float = Field(15.0, gt=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _resolve_secrets(cls, data: Any) -> Any:
-        return _secret_from_env(data, "secret_key")
-
-    @field_validator("public_base_url")
-    @classmethod
-    def _check_base_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("public_base_url must start with http:// or https://")
-        return value.rstrip("/")
-
-    @field_validator("secret_key")
-    @classmethod
-    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError("secret_key must be at least 32 characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
-        return value
-
-    def cookies_secure(self) -> bool:
-        if self.secure_cookies == "auto":
-            return bool(self.public_base_url and self.public_base_url.startswith("https://"))
-        return self.secure_cookies == "always"
 
 
 class WorkerConfig(_Section):
@@ -276,7 +236,6 @@ class Settings(BaseSettings):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
-    web: WebConfig = Field(default_factory=WebConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
 
@@ -296,7 +255,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
-            raise ValueError("database_url must be a sqlite:/// or postgresql:// URL")
+            raise ValueError("database_url phải là địa chỉ sqlite:/// hoặc postgresql://")
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
@@ -307,7 +266,7 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
+            raise ValueError("redis_url phải là địa chỉ redis://, rediss:// hoặc unix://")
         return value
 
     @model_validator(mode="after")
@@ -315,7 +274,7 @@ class Settings(BaseSettings):
         names = [m.name for m in self.mailboxes] + [p.name for p in self.facebook_pages]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+            raise ValueError(f"tên nguồn (name) không được trùng nhau; bị trùng: {', '.join(duplicates)}")
         return self
 
 
@@ -328,29 +287,47 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
 
 
-def _describe(error: dict[str, Any]) -> str:
-    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{location}: {message}"
+def _environment_variable(loc: tuple[Any, ...]) -> str | None:
+    """The TIEPNHAN_ variable a value came from, if one is set for it (or for its section)."""
+    names = [str(part) for part in loc if not isinstance(part, int)]
+    for length in range(len(names), 0, -1):
+        variable = "TIEPNHAN_" + "__".join(names[:length]).upper()
+        if any(key.upper() == variable for key in os.environ):
+            return variable
+    return None
+
+
+def _describe(error: dict[str, Any], file: Path | None) -> str:
+    """One mistake, naming where the value came from: the environment variable, or the file and key."""
+    loc = tuple(error["loc"])
+    key = location(loc)
+    variable = _environment_variable(loc) if loc else None
+    if variable is not None:
+        where = f"biến môi trường {variable} (khoá {key})"
+    elif file is not None:
+        where = f"tệp {file}, khoá {key}"
+    else:
+        where = f"khoá {key} (giá trị mặc định)"
+    return f"{where}: {error_message(error)}"
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Read and validate the configuration, or raise ConfigError listing every mistake."""
     file = config_path(path)
-    origin = str(file) if file else "environment and defaults"
+    origin = str(file) if file else "biến môi trường và giá trị mặc định"
     data: dict[str, Any] = {}
     if file is not None:
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError([f"config file not found: {file}"], origin) from None
+            raise ConfigError([f"không tìm thấy tệp cấu hình: {file}" + (" (từ biến môi trường TIEPNHAN_CONFIG)" if not path and os.environ.get("TIEPNHAN_CONFIG") else "")], origin) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"not valid TOML: {exc}"], origin) from None
+            raise ConfigError([f"tệp {file} không phải TOML hợp lệ: {exc}"], origin) from None
     data.update(overrides)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError([_describe(e) for e in exc.errors()], origin) from None
+        raise ConfigError([_describe(e, file) for e in exc.errors()], origin) from None
     if file is not None:
         # Relative paths in a config file are relative to the file, like every other tool.
         base = file.resolve().parent

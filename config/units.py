@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from config.messages import error_message, location
 from config.settings import ConfigError, _secret_from_env
 
 UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -62,7 +63,7 @@ class Unit(BaseModel):
     @classmethod
     def _check_id(cls, value: str) -> str:
         if not UNIT_ID.match(value):
-            raise ValueError(f"unit id {value!r} must be lower-case letters, digits and '-'")
+            raise ValueError(f"mã đơn vị {value!r} chỉ được gồm chữ thường không dấu, chữ số và '-'")
         return value
 
     @field_validator("emails")
@@ -70,27 +71,27 @@ class Unit(BaseModel):
     def _check_emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [address for address in value if not _ADDRESS.match(address)]
         if bad:
-            raise ValueError(f"not an email address: {', '.join(bad)}")
+            raise ValueError(f"không phải địa chỉ thư điện tử: {', '.join(bad)}")
         return value
 
     @field_validator("webhook_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("webhook_url must be an http(s) URL")
+            raise ValueError("webhook_url phải là địa chỉ http:// hoặc https://")
         return value
 
     @model_validator(mode="after")
     def _check(self) -> Unit:
         if self.kind == "province":
             if self.province_code not in province_codes():
-                raise ValueError(f"province_code {self.province_code!r} is not a province on the 2025 map")
+                raise ValueError(f"province_code {self.province_code!r} không phải mã tỉnh/thành trên bản đồ 2025")
             if self.id != f"province-{self.province_code}":
-                raise ValueError(f"a provincial office's id must be province-{self.province_code}")
+                raise ValueError(f"mã của BHXH tỉnh/thành phải là province-{self.province_code}")
         elif self.province_code is not None:
-            raise ValueError("only provincial offices have a province_code")
+            raise ValueError("chỉ BHXH tỉnh/thành (kind = \"province\") mới có province_code")
         if self.webhook_url and self.webhook_secret is None:
-            raise ValueError("webhook_url needs webhook_secret or webhook_secret_env (payloads are signed)")
+            raise ValueError("webhook_url cần webhook_secret hoặc webhook_secret_env (nội dung gửi đi được ký)")
         return self
 
     @property
@@ -116,7 +117,7 @@ class UnitDirectory(BaseModel):
         ids = [u.id for u in self.units]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
-            raise ValueError(f"unit ids must be unique; repeated: {', '.join(repeated)}")
+            raise ValueError(f"mã đơn vị không được trùng nhau; bị trùng: {', '.join(repeated)}")
         return self
 
     def get(self, unit_id: str) -> Unit | None:
@@ -126,26 +127,26 @@ class UnitDirectory(BaseModel):
         return any(u.id == unit_id for u in self.units)
 
 
-def describe_list_error(error: dict[str, Any], data: dict[str, Any], list_key: str, name_key: str) -> str:
+def describe_list_error(error: dict[str, Any], data: dict[str, Any], list_key: str, name_key: str, path: Path | None = None) -> str:
     """One validation error as a line, naming the list entry it is in: "rules[2] (to-cao).to: …"."""
     loc = list(error["loc"])
-    where = ".".join(str(p) for p in loc) or "(top level)"
+    where = location(loc)
     if len(loc) >= 2 and loc[0] == list_key and isinstance(loc[1], int):
         try:
             name = data[list_key][loc[1]].get(name_key, "?")
         except (IndexError, KeyError, AttributeError, TypeError):
             name = "?"
         where = f"{list_key}[{loc[1]}] ({name})" + "".join(f".{p}" for p in loc[2:])
-    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+    return (f"tệp {path}, " if path else "") + f"{where}: {error_message(error)}"
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError([f"file not found: {path}"], str(path)) from None
+        raise ConfigError([f"không tìm thấy tệp: {path}"], str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"not valid TOML: {exc}"], str(path)) from None
+        raise ConfigError([f"tệp {path} không phải TOML hợp lệ: {exc}"], str(path)) from None
 
 
 def load_units(path: Path) -> UnitDirectory:
@@ -153,4 +154,4 @@ def load_units(path: Path) -> UnitDirectory:
     try:
         return UnitDirectory(**data)
     except ValidationError as exc:
-        raise ConfigError([describe_list_error(e, data, "units", "id") for e in exc.errors()], str(path)) from None
+        raise ConfigError([describe_list_error(e, data, "units", "id", path) for e in exc.errors()], str(path)) from None

@@ -57,11 +57,11 @@ def test_unit_mistakes_are_each_reported_clearly(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_units(path)
     text = problems(error)
-    assert "units[0] (province-99)" in text and "not a province on the 2025 map" in text
-    assert "must be province-75" in text
-    assert "lower-case letters" in text
+    assert f"tệp {path}, units[0] (province-99)" in text and "không phải mã tỉnh/thành trên bản đồ 2025" in text
+    assert "phải là province-75" in text
+    assert "chữ thường không dấu" in text
     assert "webhook_secret" in text
-    assert "not an email address: not-an-address" in text
+    assert "không phải địa chỉ thư điện tử: not-an-address" in text
 
 
 def test_rule_mistakes_are_each_reported_clearly(tmp_path: Path) -> None:
@@ -76,22 +76,22 @@ def test_rule_mistakes_are_each_reported_clearly(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_routing(settings)
     text = problems(error)
-    assert "rules[0] (a): to = 'nowhere' is neither" in text
-    assert "used by more than one rule" in text
-    assert "unknown topic 'không có chủ đề này'" in text
-    assert 'to = "province" cannot apply' in text
+    assert f"tệp {rules}, rules[0] (a): to = 'nowhere' không phải" in text
+    assert "đã được dùng cho quy tắc khác" in text
+    assert "không có chủ đề 'không có chủ đề này'" in text
+    assert 'to = "province" không áp dụng được' in text
     bad_fields = write(tmp_path, "bad.toml", '[[rules]]\nname = "x"\nwhen = { category = "complain", province = ["80", "00"] }\nto = "central-it"\nsla_hours = 0\ncolour = 1\n')
     with pytest.raises(ConfigError) as error:
         load_routing(load_settings(None, units_file=str(units), routing_file=str(bad_fields)))
     text = problems(error)
     assert "rules[0] (x).when.category" in text
-    assert "not province codes on the 2025 map: 00" in text
+    assert "không phải mã tỉnh/thành trên bản đồ 2025: 00" in text
     assert "rules[0] (x).sla_hours" in text
     assert "rules[0] (x).colour" in text
     broken = write(tmp_path, "broken.toml", "[[rules]\n")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match="không phải TOML hợp lệ"):
         load_routing(load_settings(None, units_file=str(units), routing_file=str(broken)))
-    with pytest.raises(ConfigError, match="file not found"):
+    with pytest.raises(ConfigError, match="không tìm thấy tệp"):
         load_routing(load_settings(None, units_file=str(tmp_path / "missing.toml")))
 
 
