@@ -11,3 +11,4 @@ import tickets.escalation_models  # noqa: F401
 import access.models  # noqa: F401  (users, API tokens, login throttle)
 import tickets.action_models  # noqa: F401  (notes, assignments)
 import tickets.search_models  # noqa: F401  (folded search text)
+import qbank.models  # noqa: F401  (question bank entries and their versions)

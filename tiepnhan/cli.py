@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.web",
     "tiepnhan.commands.escalations",
     "tiepnhan.commands.users",
+    "tiepnhan.commands.bank",
 )
 
 HELP_OPTION_TEXT = "In hướng dẫn này rồi thoát."
