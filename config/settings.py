@@ -217,6 +217,39 @@ class WebhookConfig(_Section):
     body_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
 
+class AutoAnswerConfig(_Section):
+    """Automatic answers from the question bank (issue 14): off unless switched on, and then only
+    for published entries scoring at least min_score, on the topics and channels listed."""
+
+    enabled: bool = False
+    min_score: float = Field(0.8, gt=0, le=10)  # a suggestion's score (docs/qbank.md); high on purpose
+    topics: list[str] = Field(default_factory=list)  # bank entry topics allowed; empty: none
+    channels: list[Literal["email", "facebook_message", "facebook_comment"]] = Field(default_factory=list)
+    # Added to every automatic answer: it says the answer is automatic and how to reach a person.
+    notice: str = (
+        "Đây là câu trả lời tự động từ ngân hàng câu hỏi của BHXH Việt Nam. "
+        "Nếu chưa đúng với trường hợp của bạn, hãy trả lời thư/tin nhắn này hoặc gọi tổng đài 1900 9068 để gặp cán bộ."
+    )
+
+    @model_validator(mode="after")
+    def _check_enabled(self) -> AutoAnswerConfig:
+        if self.enabled and not self.topics:
+            raise ValueError("question_bank.auto_answer: đã bật (enabled = true) thì phải chọn ít nhất một chủ đề (topics)")
+        if self.enabled and not self.channels:
+            raise ValueError("question_bank.auto_answer: đã bật (enabled = true) thì phải chọn ít nhất một kênh (channels)")
+        if not self.notice.strip():
+            raise ValueError("question_bank.auto_answer.notice: không được để trống dòng báo trả lời tự động")
+        return self
+
+
+class QuestionBankConfig(_Section):
+    """The question bank's suggestions (docs/qbank.md)."""
+
+    # Below this score no suggestion is shown; None: the threshold calibrated on the dev questions.
+    suggestion_threshold: float | None = Field(None, ge=0, le=10)
+    auto_answer: AutoAnswerConfig = Field(default_factory=AutoAnswerConfig)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIEPNHAN_", extra="forbid", env_nested_delimiter="__")
 
@@ -238,6 +271,7 @@ class Settings(BaseSettings):
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
+    question_bank: QuestionBankConfig = Field(default_factory=QuestionBankConfig)
 
     @classmethod
     def settings_customise_sources(
