@@ -63,6 +63,7 @@ class EscalationView:
     messages: tuple[MessageView, ...]
     attachments: tuple[AttachmentView, ...] = field(default=())
     note: str | None = None  # the coordinator's reason, when given
+    page_url: str | None = None  # the ticket's page in the web app, when web.public_base_url is set
     province_code: str | None = None  # the 2025 code behind province_name
 
 
@@ -142,6 +143,8 @@ def escalation_text(view: EscalationView, kind: str, attached: list[AttachmentVi
     ]
     if view.reply_address:
         lines.append(f"  Địa chỉ nhận trả lời: {view.reply_address}")
+    if view.page_url:
+        lines.append(f"  Hoặc xem và trả lời trên trang tiếp nhận: {view.page_url}")
     lines += ["", SIGNATURE]
     return "\n".join(lines)
 

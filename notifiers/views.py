@@ -68,7 +68,15 @@ def escalation_view(session: Session, settings: Settings, escalation: Escalation
         attachments=tuple(attachments),
         note=escalation.reason,
         province_code=ticket.province_code,
+        page_url=ticket_page_url(settings.web.public_base_url, ticket.id),
     )
+
+
+def ticket_page_url(public_base_url: str | None, ticket_id: int | None) -> str | None:
+    """The ticket's page (web/pages.py: /tickets/{id}) for links in mail; None without a base URL."""
+    if not public_base_url or ticket_id is None:
+        return None
+    return f"{public_base_url.rstrip('/')}/tickets/{ticket_id}"
 
 
 def stable_message_id(kind: str, key: str, from_address: str) -> str:

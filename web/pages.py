@@ -157,7 +157,9 @@ class Pages:
         detail = await run_in_threadpool(load)
         if detail is None:
             return not_found(request, user)
-        actions = {a.value for a in TICKET_ACTIONS if can(user, a)}
+        from web.pages_actions import AVAILABLE
+
+        actions = {a.value for a in TICKET_ACTIONS if a in AVAILABLE and can(user, a)}
         if user.role == "office":
             actions &= data.office_actions_open(detail)
         context = {

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from access.models import User
 from access.roles import Action, can
 from access.scope import visible_escalation, visible_ticket
-from tickets.escalations import TransitionError, approve, escalate_by_hand, reject, reroute
+from tickets.escalations import TransitionError, approve, escalate_by_hand, reject, reroute, resolve_ticket
 from tickets.models import ticket_reference
 from web.pages_render import flash, user_of
 
@@ -170,6 +170,13 @@ class Actions:
 
         return await self._ticket(request, Action.ESCALATE, act)
 
+    async def resolve(self, request: Request) -> Response:
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            closed = resolve_ticket(self.engine, ticket_id, user.name, text(form, "note", what="ghi chú"))
+            return f"Đã giải quyết {ticket_reference(ticket_id)}" + (f"; {len(closed)} lần chuyển đơn vị đang mở được đóng theo." if closed else ".")
+
+        return await self._ticket(request, Action.RESOLVE, act)
+
 
 def back_to(form: FormData, default: str) -> str:
     """Where to go after the action: the form's own page when it says so (a path on this site)."""
@@ -189,4 +196,9 @@ def action_routes(pages: Any) -> list[BaseRoute]:
         Route("/escalations/{escalation_id:int}/reroute", actions.reroute, methods=["POST"], name="page_reroute"),
         Route("/escalations/{escalation_id:int}/reject", actions.reject, methods=["POST"], name="page_reject"),
         Route("/tickets/{ticket_id:int}/escalate", actions.escalate, methods=["POST"], name="page_escalate"),
+        Route("/tickets/{ticket_id:int}/resolve", actions.resolve, methods=["POST"], name="page_resolve"),
     ]
+
+
+# The actions that have a form handler above: the ticket page shows only their forms.
+AVAILABLE = frozenset({Action.APPROVE, Action.REROUTE, Action.REJECT, Action.ESCALATE, Action.RESOLVE})

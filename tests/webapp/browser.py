@@ -125,6 +125,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from tiepnhan import runtime
 
     root = tmp_path_factory.mktemp("webapp")
+    port = free_port()
     smtp = smtp_capture()
     database_url = f"sqlite:///{root / 'tiepnhan.db'}"
     units = units_file(root)
@@ -136,7 +137,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         'log_format = "text"\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "plain"\nfrom_address = "hotro@tiepnhan.localhost"\ntimeout_seconds = 5\n'
         f'[intake]\nreply_address = "{INTAKE_ADDRESS}"\n'
-        '[escalation]\nretry_min_seconds = 1\nretry_max_seconds = 60\n',
+        '[escalation]\nretry_min_seconds = 1\nretry_max_seconds = 60\n'
+        f'[web]\npublic_base_url = "http://127.0.0.1:{port}"\n',
         encoding="utf-8",
     )
     saved_env = {k: os.environ.pop(k) for k in ("TIEPNHAN_DATABASE_URL", "TIEPNHAN_REDIS_URL", "TIEPNHAN_CONFIG") if k in os.environ}
@@ -144,7 +146,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from tiepnhan.broker import install_broker
 
     install_broker(settings)
-    port = free_port()
     site = Site(url=f"http://127.0.0.1:{port}", smtp=smtp, database_url=database_url)
     from tickets.directory import routing
 

@@ -60,6 +60,9 @@ def test_coordinator_approves_a_proposal_and_the_unit_gets_the_mail(browser: Any
     assert len(mails) == 1
     assert mails[0].recipients == ["bhxh.hochiminh@donvi.localhost"]
     assert ticket_reference(hcm) in str(mails[0].message["Subject"])
+    # the unit's mail links to the ticket's page (web.public_base_url)
+    body = mails[0].message.get_body(preferencelist=("plain",)).get_content()
+    assert f"{site.url}/tickets/{hcm}" in body
     assert escalation(site.escalations["hcm"]).status == "sent"
     assert escalation(site.escalations["hcm"]).decided_by == site.users["coordinator"]
     assert not visit.dialogs and not visit.console_errors
