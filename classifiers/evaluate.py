@@ -19,6 +19,7 @@ class Report:
     fp: Counter[tuple[str, str]] = field(default_factory=Counter)
     fn: Counter[tuple[str, str]] = field(default_factory=Counter)
     province_confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    wrong_province: int = 0  # a province given that is not the label's: the complaint goes to an office that cannot act
     misclassified: dict[str, list[str]] = field(default_factory=dict)
 
     def accuracy(self, name: str) -> float:
@@ -30,6 +31,9 @@ class Report:
 
     def labels(self, name: str) -> list[str]:
         return sorted({label for (n, label) in (*self.tp, *self.fp, *self.fn) if n == name})
+
+    def wrong_province_rate(self) -> float:
+        return self.wrong_province / self.total if self.total else 0.0
 
 
 def _count(report: Report, name: str, got: set[str], expected: set[str]) -> None:
@@ -60,6 +64,8 @@ def evaluate(rows: Iterable[dict[str, Any]]) -> Report:
         _count(report, "insurance_types", set(got_types), set(want_types))
         _count(report, "province_code", {str(got_province)}, {str(want_province)})
         _count(report, "category", {got_category}, {str(want_category)})
+        if got_province is not None and got_province != want_province:
+            report.wrong_province += 1
         if got_province != want_province:
             report.province_confusions[(str(want_province), str(got_province))] += 1
         if wrong:
@@ -67,8 +73,16 @@ def evaluate(rows: Iterable[dict[str, Any]]) -> Report:
     return report
 
 
+def headline(report: Report) -> str:
+    """The four figures of issue 17 on one line."""
+    return (
+        f"insurance exact-set {report.accuracy('insurance_types'):.3f} · province {report.accuracy('province_code'):.3f} · "
+        f"category {report.accuracy('category'):.3f} · wrong province {report.wrong_province_rate():.1%} ({report.wrong_province})"
+    )
+
+
 def render(report: Report) -> str:
-    lines = [f"messages: {report.total}", ""]
+    lines = [f"messages: {report.total}", headline(report), ""]
     for name in ("insurance_types", "province_code", "category"):
         lines.append(f"{name}: accuracy {report.accuracy(name):.3f}")
         if name != "province_code":

@@ -1,0 +1,26 @@
+"""`tiepnhan evaluate` prints issue 17's four figures, the wrong-province rate among them."""
+
+from __future__ import annotations
+
+from classifiers.evaluate import evaluate, headline, render
+
+
+def _row(row_id: str, body: str, province: str | None) -> dict[str, object]:
+    return {"id": row_id, "channel": "facebook_message", "subject": None, "body": body,
+            "labels": {"insurance_types": ["BHYT"], "province_code": province, "category": "question"}}
+
+
+def test_a_wrong_province_is_counted_apart_from_an_empty_one() -> None:
+    rows = [
+        _row("right", "Tôi ở Cần Thơ, thẻ BHYT gia hạn ở đâu ạ?", "92"),
+        _row("wrong", "Tôi ở Cần Thơ, thẻ BHYT gia hạn ở đâu ạ?", "96"),  # labelled elsewhere: a wrong office
+        _row("empty", "Thẻ BHYT gia hạn ở đâu ạ?", "96"),  # no place said: empty, not wrong
+    ]
+    report = evaluate(rows)
+    assert report.wrong_province == 1
+    assert abs(report.wrong_province_rate() - 1 / 3) < 1e-9
+    line = headline(report)
+    assert "wrong province 33.3% (1)" in line
+    assert "province 0.333" in line
+    assert line in render(report)
+    assert "96 → 92: 1" in render(report) and "96 → None: 1" in render(report)
