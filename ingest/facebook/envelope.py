@@ -41,4 +41,7 @@ def comment_item(
 
 
 def _dump(envelope: dict[str, Any]) -> bytes:
-    return json.dumps(envelope, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    try:
+        return json.dumps(envelope, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JSON's "\ud800") has no UTF-8: kept escaped, exactly
+        return json.dumps(envelope, ensure_ascii=True, sort_keys=True).encode("ascii")
