@@ -110,3 +110,22 @@ def test_unknown_format_is_refused_with_a_reason(cli, tmp_path: Path) -> None:  
     (tmp_path / "bank.ods").write_bytes(b"x")
     result = cli("bank", "import", str(tmp_path / "bank.ods"))
     assert result.exit_code != 0 and "không biết định dạng" in result.output
+
+
+def test_show_lists_the_bank_suggestions_of_a_question_ticket(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.samples import sample_email
+
+    assert cli("bank", "import", str(BANK_FILE)).exit_code == 0
+    (tmp_path / "q.eml").write_bytes(
+        sample_email(1, subject="Hỏi về thẻ BHYT", body="Chào anh chị,\nTôi làm mất thẻ bảo hiểm y tế, xin hỏi cấp lại ở đâu ạ?\nTrân trọng,\nLê Văn Tám")
+    )
+    (tmp_path / "c.eml").write_bytes(
+        sample_email(2, subject="Khiếu nại", body="Tôi nộp hồ sơ thai sản ba tháng rồi mà BHXH huyện vẫn chưa giải quyết, đề nghị kiểm tra và xử lý cán bộ chậm trễ.")
+    )
+    assert cli("import", str(tmp_path / "q.eml"), str(tmp_path / "c.eml")).exit_code == 0
+    shown = cli("show", "1").stdout
+    assert "Gợi ý từ ngân hàng câu hỏi" in shown
+    section = shown.split("Gợi ý từ ngân hàng câu hỏi", 1)[1]
+    assert section.split()[0] == "q48"
+    assert "khớp:" in section and "thẻ" in section
+    assert "Gợi ý từ ngân hàng câu hỏi" not in cli("show", "2").stdout  # a complaint

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from tickets.db import session_scope
 from tickets.labels import (
@@ -157,6 +158,7 @@ def register(app: typer.Typer) -> None:
             events = list(session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)).scalars())  # type: ignore[arg-type]
             keys = list(session.execute(select(ThreadKey.key).where(ThreadKey.ticket_id == ticket_id)).scalars())  # type: ignore[arg-type]
         print_ticket(row, messages, attachments, events, keys)
+        _print_bank_suggestions(engine, row)
 
 
 def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Attachment], events: list[TicketEvent], keys: list[str]) -> None:
@@ -227,3 +229,20 @@ def _print_escalations(ticket_id: int) -> None:
         problem = f" — {e.last_error}" if e.last_error else ""
         console.print(f"  #{e.id} → {e.unit_id}: {escalation_status_label(e.status)}{due}{problem}", markup=False, highlight=False)
     console.print()
+
+
+def _print_bank_suggestions(engine: Engine, ticket: Ticket) -> None:
+    """For a question: the question bank's best entries, with score and the words that matched (qbank)."""
+    if ticket.category != "question" or ticket.id is None:
+        return
+    from qbank.suggestions import suggestions_for_ticket
+
+    with session_scope(engine) as session:
+        found = suggestions_for_ticket(session, ticket.id)
+    console.print()
+    console.print("[bold]Gợi ý từ ngân hàng câu hỏi[/]")
+    if not found:
+        console.print("  (không có mục nào đủ phù hợp)", highlight=False)
+    for item in found:
+        console.print(f"  {item.suggestion.entry_id}  {item.suggestion.score:.2f}  {item.question}", markup=False, highlight=False)
+        console.print(f"      khớp: {', '.join(item.suggestion.matched)}", markup=False, highlight=False)
