@@ -99,17 +99,28 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def html_to_text(html: str, *, drop_quoted: bool = False, notes: list[str] | None = None) -> str:
-    """Readable text of an HTML body. HTML beyond MAX_HTML_CHARS is not parsed and text beyond
-    MAX_TEXT_CHARS is not kept: each cut is added to `notes` (the raw item keeps everything)."""
+def html_to_texts(html: str, notes: list[str] | None = None) -> tuple[str, str]:
+    """(the whole text, the text without quoted history) of an HTML body, parsed once.
+
+    HTML beyond MAX_HTML_CHARS is not parsed and text beyond MAX_TEXT_CHARS is not kept: each
+    cut is added to `notes` (the raw item keeps everything)."""
     notes = notes if notes is not None else []
     if len(html) > MAX_HTML_CHARS:
         notes.append(f"HtmlTruncated: {len(html):,} characters, {MAX_HTML_CHARS:,} read")
         html = html[:MAX_HTML_CHARS]
     soup = _soup(html)
-    if drop_quoted:
-        _remove_quoted(soup)
-    out: list[str] = []
-    if _render(soup, out, MAX_TEXT_CHARS):
-        notes.append(f"HtmlTextTruncated: text kept up to {MAX_TEXT_CHARS:,} characters")
-    return _tidy("".join(out))
+    texts = []
+    for drop_quoted in (False, True):
+        if drop_quoted:
+            _remove_quoted(soup)
+        out: list[str] = []
+        if _render(soup, out, MAX_TEXT_CHARS) and not drop_quoted:
+            notes.append(f"HtmlTextTruncated: text kept up to {MAX_TEXT_CHARS:,} characters")
+        texts.append(_tidy("".join(out)))
+    return texts[0], texts[1]
+
+
+def html_to_text(html: str, *, drop_quoted: bool = False, notes: list[str] | None = None) -> str:
+    """Readable text of an HTML body (see html_to_texts)."""
+    full, clean = html_to_texts(html, notes)
+    return clean if drop_quoted else full

@@ -74,6 +74,8 @@ def bound_header(raw: bytes) -> tuple[bytes, list[str]]:
 
 def bound_mime_depth(raw: bytes) -> tuple[bytes, list[str]]:
     """The raw message with multiparts deeper than MAX_MIME_DEPTH made opaque."""
+    if raw.count(b"oundary") <= MAX_MIME_DEPTH:  # fewer multiparts than the limit: nothing to scan
+        return raw, []
     openings = [(m.start(1), m.end(1), m.group(2) or m.group(3)) for m in _MULTIPART.finditer(raw)]
     if len(openings) <= MAX_MIME_DEPTH:
         return raw, []

@@ -14,7 +14,7 @@ from typing import TypeVar
 from ingest.email import headers
 from ingest.email.autoreply import auto_kind, bounced_message_id
 from ingest.email.charsets import decode_text, fix_header_text
-from ingest.email.html_text import html_to_text
+from ingest.email.html_text import html_to_texts
 from ingest.email.limits import bound_header, bound_mime_depth
 from ingest.email.mime_policy import message_policy
 from ingest.email.quotes import split_reply
@@ -63,11 +63,23 @@ def _payload_bytes(part: EmailMessage) -> bytes:
     return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
 
 
+def _partial_tail(data: bytes) -> int:
+    """How many bytes at the end of a cut start a multi-byte character the cut left incomplete."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return 0
+        if byte >= 0xC0:  # the lead byte: complete when the sequence fits
+            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return back if needed > back else 0
+    return 0
+
+
 def _part_text(part: EmailMessage, notes: list[str]) -> str:
     data = _payload_bytes(part)
     if len(data) > MAX_TEXT_PART_BYTES:
         notes.append(f"TextPartTruncated: {part.get_content_type()} of {len(data):,} bytes, kept {MAX_TEXT_PART_BYTES:,}")
-        data = data[:MAX_TEXT_PART_BYTES]
+        data = data[: MAX_TEXT_PART_BYTES - _partial_tail(data[:MAX_TEXT_PART_BYTES])]
     try:
         charset = part.get_content_charset()
     except Exception:  # noqa: BLE001 - a garbled Content-Type parameter
@@ -197,9 +209,15 @@ def _choose_alternative(
         attachments.extend(a for a in found if a not in attachments)
 
 
-def _render(texts: list[tuple[str, str]], *, drop_quoted: bool, notes: list[str]) -> str:
-    rendered = [html_to_text(t, drop_quoted=drop_quoted, notes=notes) if kind == "html" else t for kind, t in texts]
-    return "\n\n".join(t.strip() for t in rendered if t.strip())
+def _render(texts: list[tuple[str, str]], notes: list[str]) -> tuple[str, str]:
+    """(full text, text without quoted HTML history) of the collected parts."""
+    full: list[str] = []
+    clean: list[str] = []
+    for kind, text in texts:
+        whole, unquoted = html_to_texts(text, notes) if kind == "html" else (text, text)
+        full.append(whole.strip())
+        clean.append(unquoted.strip())
+    return "\n\n".join(t for t in full if t), "\n\n".join(t for t in clean if t)
 
 
 def _field(notes: list[str], name: str, read: Callable[[], T], default: T) -> T:
@@ -231,8 +249,7 @@ def parse_email(
     texts: list[tuple[str, str]] = []
     attachments: list[AttachmentData] = []
     _walk_body(message, max_attachment_bytes, texts, attachments, notes)
-    full_text = _render(texts, drop_quoted=False, notes=notes)
-    clean_source = _render(texts, drop_quoted=True, notes=[])
+    full_text, clean_source = _render(texts, notes)
     clean_text, _history = split_reply(clean_source)
     display_name, address = _field(notes, "From", lambda: headers.sender(message), (None, None))
     kind = _field(notes, "Auto-Submitted", lambda: auto_kind(message, address), None)
