@@ -203,3 +203,17 @@ def test_readable_events_beside_an_unreadable_one_are_taken_in(web: str, engine:
     assert kept is not None and "entry[0].messaging[1].sender: expected an object, got a string" in (kept[0].last_error or "")
     process_all(engine)
     assert raw_states(engine) == {"processed": 2}
+
+
+def test_a_delivery_of_many_removals_is_read_in_bounded_queries(web: str, engine: Engine) -> None:
+    known = comment_change(0)
+    assert post_signed(web, json.dumps(known).encode())[1]["new"] == 1  # type: ignore[index]
+    payload = comment_change(0)
+    removal = payload["entry"][0]["changes"][0]
+    removal["value"]["verb"] = "remove"
+    payload["entry"][0]["changes"] = [replaced(removal, ("value", "comment_id"), f"{PAGE_ID}_p1_c{n}") for n in range(1_500)]
+    status, answer = post_signed(web, json.dumps(payload).encode())
+    assert status == 200 and isinstance(answer, dict) and (answer["received"], answer["new"]) == (1_500, 1), answer
+    with session_scope(engine) as session:
+        stored = sorted(session.execute(select(RawItem.external_id)).scalars())
+    assert stored == [f"{PAGE_ID}_p1_c0", f"{PAGE_ID}_p1_c0#deleted"]

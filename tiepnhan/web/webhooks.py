@@ -48,15 +48,24 @@ def pages_signed_for(body: bytes, header: str | None, pages: list[FacebookPageCo
     return {p.page_id: p.name for p in pages if signature_matches(body, header, _secret(p.app_secret))}
 
 
+REMOVALS_PER_QUERY = 200  # SQLite parses a long OR of LIKEs as one deep expression (at most 1,000)
+
+
 def known_removals(engine: Engine, found: WebhookItems) -> list[RawInput]:
     """The items to store: a removal only of a comment we hold (never a ticket for a deleted,
     unseen comment); everything else as it came."""
     if not found.removals:
         return found.items
+    known: set[str] = set()
     with session_scope(engine) as session:
-        stored = set(session.execute(select(Message.external_id).where(Message.channel == "facebook_comment", Message.external_id.in_(found.removals))).scalars())  # type: ignore[attr-defined]
-        raw = set(session.execute(select(RawItem.external_id).where(or_(*(RawItem.external_id.like(f"{c}%") for c in found.removals)))).scalars())  # type: ignore[attr-defined]
-    known = {c for c in found.removals if c in stored or any(r == c or r.startswith(f"{c}@") for r in raw)}
+        for start in range(0, len(found.removals), REMOVALS_PER_QUERY):
+            chunk = found.removals[start : start + REMOVALS_PER_QUERY]
+            stored = set(session.execute(select(Message.external_id).where(Message.channel == "facebook_comment", Message.external_id.in_(chunk))).scalars())  # type: ignore[attr-defined]
+            # Ids never hold '%' (ingest.facebook.webhook.ID_PATTERN); '_' may match any character, so
+            # the exact test follows.
+            raw = session.execute(select(RawItem.external_id).where(or_(*(RawItem.external_id.like(f"{c}%") for c in chunk)))).scalars()  # type: ignore[attr-defined]
+            versions = {r.partition("@")[0] for r in raw}
+            known.update(c for c in chunk if c in stored or c in versions)
     kept = [item for item in found.items if not item.external_id.endswith("#deleted") or item.external_id.removesuffix("#deleted") in known]
     if len(kept) < len(found.items):
         log.info("removal of a comment never stored: nothing to mark", extra={"count": len(found.items) - len(kept)})
