@@ -99,11 +99,18 @@ def _declared_category(subject: Field, lex: Lexicon) -> str | None:
     return None
 
 
+NO_MATTER_WEIGHT = 2.0  # one phrase of a message that carries no matter (an auto-reply, a newsletter) decides alone
+
+
 def spam_score(fields: list[Field], longest: Matches, evidence: list[Evidence]) -> float:
+    """Selling phrases count 1 each; the phrases of mail that carries no matter of its own
+    (out-of-office, newsletters, notices, bounces, invitations) count NO_MATTER_WEIGHT."""
     score = 0.0
     for field in fields:
         for start, end, cues in longest[field.name]:
-            if any(cue.family == "spam" for cue in cues):
-                score += 1
-                evidence.append(evidence_for(field, start, end, "category:other", 1.0))
+            spam = [cue for cue in cues if cue.family == "spam"]
+            if spam:
+                weight = NO_MATTER_WEIGHT if any(cue.label == "no_matter" for cue in spam) else 1.0
+                score += weight
+                evidence.append(evidence_for(field, start, end, "category:other", weight))
     return score

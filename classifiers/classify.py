@@ -8,7 +8,7 @@ that support it, with their offsets in the original text, and a confidence.
 from __future__ import annotations
 
 from classifiers.category import find_category, spam_score
-from classifiers.fields import read_fields
+from classifiers.fields import Field, read_fields
 from classifiers.insurance import longest_cues, tag_insurance
 from classifiers.lexicon import lexicon
 from classifiers.province import find_province
@@ -16,6 +16,13 @@ from classifiers.result import Classification, Evidence
 
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
 SPAM_THRESHOLD = 2  # selling phrases that make a message an advertisement
+
+
+def _only_in_signature(fields: list[Field], evidence: list[Evidence], province: str) -> bool:
+    """Every mention of the province lies in the body's signature (below its closing line)."""
+    body = next((field for field in fields if field.name == "body"), None)
+    mentions = [item for item in evidence if item.tag == f"province:{province}"]
+    return body is not None and bool(mentions) and all(item.field == "body" and item.start >= body.signature_at for item in mentions)
 
 
 def classify(subject: str | None, body: str, channel: str | None = None) -> Classification:
@@ -29,6 +36,10 @@ def classify(subject: str | None, body: str, channel: str | None = None) -> Clas
         return Classification([], None, "other", [], {"insurance_types": 0.8, "province": 0.8, "category": 0.8}, evidence)
     province, province_confidence = find_province(fields, lex, evidence)
     category, category_confidence = find_category(fields, lex, insurance, topics, evidence)
+    if province and category == "other" and _only_in_signature(fields, evidence, province):
+        # A thank-you or acknowledgement: the address under "Trân trọng," is the sender's, no matter's.
+        evidence[:] = [item for item in evidence if item.tag != f"province:{province}"]
+        province, province_confidence = None, 0.8
     return Classification(
         insurance_types=[t for t in INSURANCE_ORDER if t in insurance],
         province_code=province,

@@ -178,6 +178,8 @@ def lexicon() -> Lexicon:
         add_cue(phrase, Cue("neutral", "neutral", ""))
     for phrase in keywords["spam"]["phrases"]:
         add_cue(phrase, Cue("spam", "spam", ""))
+    for phrase in keywords["no_matter"]["phrases"]:
+        add_cue(phrase, Cue("spam", "no_matter", ""))  # one is enough: see category.spam_score
     for category, spec in keywords["category"].items():
         for phrase in spec["phrases"]:
             add_cue(phrase, Cue("category", category, "", written=written(phrase)))
