@@ -19,6 +19,8 @@ class Report:
     fp: Counter[tuple[str, str]] = field(default_factory=Counter)
     fn: Counter[tuple[str, str]] = field(default_factory=Counter)
     province_confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # per family, per confidence bin (lower bound): [messages, right]; see reliability_table
+    reliability: dict[str, dict[float, list[int]]] = field(default_factory=dict)
     wrong_province: int = 0  # a province given that is not the label's: the complaint goes to an office that cannot act
     misclassified: dict[str, list[str]] = field(default_factory=dict)
 
@@ -64,6 +66,13 @@ def evaluate(rows: Iterable[dict[str, Any]]) -> Report:
         _count(report, "insurance_types", set(got_types), set(want_types))
         _count(report, "province_code", {str(got_province)}, {str(want_province)})
         _count(report, "category", {got_category}, {str(want_category)})
+        for name, ok in (("insurance_types", got_types == want_types), ("province_code", got_province == want_province), ("category", got_category == want_category)):
+            family = {"insurance_types": "insurance_types", "province_code": "province", "category": "category"}[name]
+            if name == "province_code" and got_province is None:
+                continue  # the province's confidence is that of a province given
+            cell = report.reliability.setdefault(name, {}).setdefault(_bin(result.confidence.get(family, 0.0)), [0, 0])
+            cell[0] += 1
+            cell[1] += int(ok)
         if got_province is not None and got_province != want_province:
             report.wrong_province += 1
         if got_province != want_province:
@@ -71,6 +80,23 @@ def evaluate(rows: Iterable[dict[str, Any]]) -> Report:
         if wrong:
             report.misclassified[str(row.get("id"))] = wrong
     return report
+
+
+RELIABILITY_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def _bin(confidence: float) -> float:
+    return max(bound for bound in RELIABILITY_BINS if confidence >= bound) if confidence >= 0 else 0.0
+
+
+def reliability_table(report: Report) -> list[str]:
+    """Per family and confidence bin: how many tags, and how many of them were right."""
+    lines = ["reliability (confidence bin: tags, right):"]
+    for name in ("insurance_types", "province_code", "category"):
+        cells = report.reliability.get(name, {})
+        parts = [f"≥{bound:.1f}: {cells[bound][0]}, {cells[bound][1] / cells[bound][0]:.2f}" for bound in sorted(cells)]
+        lines.append(f"  {name}: " + "; ".join(parts))
+    return lines
 
 
 def headline(report: Report) -> str:
@@ -91,6 +117,8 @@ def render(report: Report) -> str:
                 lines.append(f"  {label:<10} precision {precision:.3f}  recall {recall:.3f}")
     precision, recall = report.precision_recall("province_code", "None")
     lines.append(f"  province null: precision {precision:.3f}  recall {recall:.3f}")
+    lines.append("")
+    lines.extend(reliability_table(report))
     lines.append("")
     lines.append("province confusions (expected → got):")
     for (want, got), count in report.province_confusions.most_common():

@@ -24,3 +24,16 @@ def test_a_wrong_province_is_counted_apart_from_an_empty_one() -> None:
     assert "province 0.333" in line
     assert line in render(report)
     assert "96 → 92: 1" in render(report) and "96 → None: 1" in render(report)
+
+
+def test_the_reliability_table_counts_the_provinces_given_by_confidence() -> None:
+    rows = [
+        _row("right", "Tôi ở Cần Thơ, thẻ BHYT gia hạn ở đâu ạ?", "92"),
+        _row("wrong", "Tôi ở Cần Thơ, thẻ BHYT gia hạn ở đâu ạ?", "96"),
+        _row("empty", "Thẻ BHYT gia hạn ở đâu ạ?", None),
+    ]
+    report = evaluate(rows)
+    cells = report.reliability["province_code"]
+    assert sum(count for count, _right in cells.values()) == 2  # an empty province has no confidence to check
+    assert sum(right for _count, right in cells.values()) == 1
+    assert "reliability (confidence bin: tags, right):" in render(report)
