@@ -20,7 +20,7 @@ from pathlib import Path
 
 from classifiers.fields import read_fields
 from classifiers.lexicon import lexicon
-from classifiers.text import fold
+from classifiers.text import fold, words_and_bounds
 
 TERMS_FILE = Path(__file__).parent / "data" / "terms.toml"
 BIGRAM_JOIN = "_"
@@ -29,6 +29,7 @@ BIGRAM_JOIN = "_"
 @dataclass(frozen=True)
 class Terms:
     rewrites: dict[tuple[str, ...], tuple[str, ...]]  # folded phrase → the folded words it stands for
+    rewrite_starts: frozenset[str]  # the first words of those phrases
     longest_rewrite: int
     folded_stopwords: frozenset[str]
     marked_stopwords: frozenset[str]
@@ -46,6 +47,7 @@ def terms() -> Terms:
     stop = data["stopwords"]
     return Terms(
         rewrites=rewrites,
+        rewrite_starts=frozenset(key[0] for key in rewrites),
         longest_rewrite=max(len(key) for key in rewrites),
         folded_stopwords=frozenset(fold(w) for w in stop["folded"]),
         marked_stopwords=frozenset(unicodedata.normalize("NFC", w).lower() for w in stop["marked"]),
@@ -70,9 +72,15 @@ def _is_greeting_line(words: list[Word], line_words: int, t: Terms) -> bool:
 
 def _rewrite(words: list[Word], t: Terms) -> list[Word]:
     """Abbreviations and English phrases read as their Vietnamese words (longest phrase first)."""
+    if t.rewrite_starts.isdisjoint(w.folded for w in words):
+        return words
     out: list[Word] = []
     index = 0
     while index < len(words):
+        if words[index].folded not in t.rewrite_starts:
+            out.append(words[index])
+            index += 1
+            continue
         for size in range(min(t.longest_rewrite, len(words) - index), 0, -1):
             key = tuple(w.folded for w in words[index : index + size])
             replacement = t.rewrites.get(key)
@@ -103,7 +111,8 @@ def read_words(subject: str | None, body: str) -> list[Word]:
                 break
             written = field.text[start:stop]
             lowered = written.lower()
-            marked = lowered if not lowered.isascii() and fold(lowered) == folded else None
+            # Shorthand keys are ASCII, so a word written with marks is never an expansion.
+            marked = None if lowered.isascii() else lowered
             words.append(Word(folded, marked, written))
             if stop <= first_line_end:
                 first_line_words += 1
@@ -115,6 +124,24 @@ def read_words(subject: str | None, body: str) -> list[Word]:
 
 def is_stopword(word: Word) -> bool:
     return _is_stop(word, terms())
+
+
+def read_bank_words(text: str) -> list[Word]:
+    """The words of a bank entry's text (written by the agency: no history, greeting or
+    signature to cut, so the message reader's scans are skipped), read like a message's."""
+    text = unicodedata.normalize("NFC", text)
+    folded_words, bounds = words_and_bounds(fold(text))
+    shorthand = lexicon().shorthand
+    words: list[Word] = []
+    for index, folded in enumerate(folded_words):
+        written = text[bounds[2 * index] : bounds[2 * index + 1]]
+        expansion = shorthand.get(folded)
+        if expansion is not None:
+            words.extend(Word(part, None, written) for part in expansion)
+            continue
+        lowered = written.lower()
+        words.append(Word(folded, None if lowered.isascii() else lowered, written))
+    return _rewrite(words, terms())
 
 
 def _is_stop(word: Word, t: Terms) -> bool:

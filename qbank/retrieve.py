@@ -16,7 +16,7 @@ import numpy as np
 
 from classifiers.classify import classify
 from qbank.entry import BankEntry
-from qbank.represent import Word, is_stopword, match_keys, read_words, tokens_of
+from qbank.represent import Word, is_stopword, match_keys, read_bank_words, read_words, tokens_of
 
 # The prior: an entry of an insurance type the message names, or of a topic the classifier
 # found in both, is scored higher; an entry of another insurance type lower.
@@ -109,7 +109,7 @@ def build_index(entries: Sequence[BankEntry]) -> BankIndex:
     for entry in entries:
         text = entry_text(entry)
         tokens = tokens_of(read_words(None, text))
-        answer_tokens = tokens_of(read_words(None, entry.answer))
+        answer_tokens = tokens_of(read_bank_words(entry.answer))
         questions.append(tokens)
         answers.append(answer_tokens)
         topics = frozenset(classify(None, text).topics)

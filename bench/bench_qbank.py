@@ -1,0 +1,93 @@
+"""Question-bank speed: suggestions for one ticket against a bank of 2,000 entries, and loading
+(indexing) that bank.
+
+The 2,000 entries are variants of the 80 sample entries (tests/data/qbank/bank.jsonl): each
+variant drops one word of its question in turn and carries another entry's question as an
+alternative phrasing, so the vocabulary and lengths stay those of a real bank.
+Baselines measured in the same run: the classifier alone on the same messages (suggest runs it
+when the ticket's tags are not given), and the 80-entry sample bank.
+Targets (issue 14): one ticket under 20 ms, the bank loaded in under 1 s.
+Run: uv run python bench/bench_qbank.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "qbank"
+SIZE = 2_000
+ROUNDS = 3
+
+
+def variants(entries: list, size: int) -> list:  # type: ignore[type-arg]
+    out = []
+    for n in range(size):
+        base = entries[n % len(entries)]
+        other = entries[(n * 7 + 3) % len(entries)]
+        words = base.question.split()
+        drop = (n // len(entries)) % len(words)
+        question = " ".join(words[:drop] + words[drop + 1 :]) if n >= len(entries) else base.question
+        out.append(replace(base, id=f"v{n:05d}", question=question, alternatives=(other.question,)))
+    return out
+
+
+def per_query_ms(func, queries: list[dict]) -> list[float]:  # type: ignore[no-untyped-def, type-arg]
+    times = []
+    for _ in range(ROUNDS):
+        for q in queries:
+            started = time.perf_counter()
+            func(q)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def describe(name: str, times: list[float]) -> str:
+    times = sorted(times)
+    return f"{name:<44} mean {statistics.fmean(times):7.2f} ms   median {statistics.median(times):7.2f} ms   p95 {times[int(len(times) * 0.95)]:7.2f} ms"
+
+
+def main() -> None:
+    from classifiers import classify
+    from qbank.entry import load_jsonl_bank
+    from qbank.retrieve import build_index, suggest
+
+    sample = load_jsonl_bank(str(DATA / "bank.jsonl"))
+    queries = [json.loads(line) for line in (DATA / "queries_dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    classify(None, "khởi động")  # the classifier's tables load once, outside every figure
+
+    started = time.perf_counter()
+    small = build_index(sample)
+    small_load = time.perf_counter() - started
+    bank = variants(sample, SIZE)
+    started = time.perf_counter()
+    big = build_index(bank)
+    big_load = time.perf_counter() - started
+
+    tags = {q["id"]: classify(q.get("subject"), q["body"]) for q in queries}
+    classify_only = per_query_ms(lambda q: classify(q.get("subject"), q["body"]), queries)
+    small_times = per_query_ms(lambda q: suggest(small, q.get("subject"), q["body"]), queries)
+    big_times = per_query_ms(lambda q: suggest(big, q.get("subject"), q["body"]), queries)
+
+    def with_tags(q: dict) -> None:  # type: ignore[type-arg]
+        t = tags[q["id"]]
+        suggest(big, q.get("subject"), q["body"], insurance_types=t.insurance_types, topics=t.topics, category=t.category)
+
+    ticket_times = per_query_ms(with_tags, queries)
+
+    print(f"bank load (index):  {len(sample)} entries {small_load * 1000:7.1f} ms   {SIZE} entries {big_load * 1000:7.1f} ms   (target < 1000 ms)")
+    print(describe("baseline: classify() alone", classify_only))
+    print(describe(f"suggest, {len(sample)} entries (classifies too)", small_times))
+    print(describe(f"suggest, {SIZE} entries (classifies too)", big_times))
+    print(describe(f"suggest, {SIZE} entries, ticket's tags given", ticket_times))
+    base = statistics.fmean(classify_only)
+    print(f"ratios to classify(): {statistics.fmean(small_times) / base:.2f}x ({len(sample)} entries), "
+          f"{statistics.fmean(big_times) / base:.2f}x ({SIZE}), {statistics.fmean(ticket_times) / base:.2f}x (ticket, tags given)")
+    print(f"one ticket against {SIZE} entries: {statistics.fmean(ticket_times):.2f} ms mean (target < 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
