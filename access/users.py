@@ -38,7 +38,9 @@ class UserError(Exception):
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    max_failures: int = 5
+    max_failures: int = 5  # per user name
+    # per client address: higher, since a whole office may share one address behind NAT
+    max_failures_per_client: int = 20
     window: timedelta = timedelta(minutes=15)
     lockout: timedelta = timedelta(minutes=15)
 
@@ -211,7 +213,8 @@ def authenticate(
             locked = False
             for throttle in throttles:
                 throttle.failures += 1
-                if throttle.failures >= policy.max_failures:
+                limit = policy.max_failures if throttle.key.startswith("user:") else policy.max_failures_per_client
+                if throttle.failures >= limit:
                     throttle.locked_until = now + policy.lockout
                     locked = True
                 session.add(throttle)

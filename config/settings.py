@@ -177,6 +177,48 @@ class EscalationConfig(_Section):
     stale_send_minutes: float = Field(15.0, gt=0)
 
 
+class WebConfig(_Section):
+    """The web app (see docs/web.md): login sessions, CSRF, login throttling, links to pages."""
+
+    # Signs the login cookie and the CSRF token. Without one, a random key is made once and
+    # kept in data_dir/web-secret.key (every process on this machine shares it).
+    secret_key: SecretStr | None = None
+    secret_key_env: str | None = None
+    public_base_url: str | None = None  # e.g. https://tiepnhan.example.vn (links in mails)
+    session_max_age_minutes: float = Field(480.0, gt=0, le=60 * 24 * 30)  # a working day
+    # Secure cookies: "auto" when public_base_url is https://, or say so.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    login_max_failures: int = Field(5, ge=1, le=1000)  # per user name; four times this per client address
+    login_window_minutes: float = Field(15.0, gt=0)
+    login_lockout_minutes: float = Field(15.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        return _secret_from_env(data, "secret_key")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("public_base_url phải bắt đầu bằng http:// hoặc https://")
+        return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("secret_key phải dài ít nhất 32 ký tự (tạo bằng: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        return value
+
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies == "auto":
+            return bool(self.public_base_url and self.public_base_url.startswith("https://"))
+        return self.secure_cookies == "always"
+
+
 class WorkerConfig(_Section):
     processes: int = Field(2, ge=1, le=64)
     threads: int = Field(4, ge=1, le=256)
@@ -269,6 +311,7 @@ class Settings(BaseSettings):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
     question_bank: QuestionBankConfig = Field(default_factory=QuestionBankConfig)

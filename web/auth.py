@@ -92,6 +92,7 @@ def throttle_policy(settings: Settings) -> ThrottlePolicy:
     web = settings.web
     return ThrottlePolicy(
         max_failures=web.login_max_failures,
+        max_failures_per_client=web.login_max_failures * 4,
         window=timedelta(minutes=web.login_window_minutes),
         lockout=timedelta(minutes=web.login_lockout_minutes),
     )

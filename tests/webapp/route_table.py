@@ -1,0 +1,61 @@
+"""Every route of the web process, with who may use it and what its path parameters name.
+
+A route added to the app without a row here fails tests/webapp/test_route_scope.py, so a new
+page or API endpoint cannot ship without its scope being tested.
+
+`target` says which object the path's parameter names: "ticket", "escalation", "attachment",
+or None (a list, a form, or no parameter). `roles` are the roles that may use the route at all
+("*" for everyone, including anonymous callers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVERYONE = frozenset({"*"})
+STAFF = frozenset({"coordinator", "office", "viewer", "admin", "agent"})
+COORDINATOR = frozenset({"coordinator"})
+OFFICE = frozenset({"office"})
+ADMIN = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    roles: frozenset[str]
+    target: str | None = None
+    # Public: answers without a login (health, metrics, webhooks with their own signature, login).
+    public: bool = False
+
+
+ROUTES: dict[tuple[str, str], RouteRow] = {
+    ("GET", "/healthz"): RouteRow(EVERYONE, public=True),
+    ("GET", "/metrics"): RouteRow(EVERYONE, public=True),
+    ("GET", "/webhooks/facebook"): RouteRow(EVERYONE, public=True),
+    ("POST", "/webhooks/facebook"): RouteRow(EVERYONE, public=True),
+    ("GET", "/login"): RouteRow(EVERYONE, public=True),
+    ("POST", "/login"): RouteRow(EVERYONE, public=True),
+    ("POST", "/logout"): RouteRow(EVERYONE, public=True),
+    ("GET", "/static"): RouteRow(EVERYONE, public=True),
+    # JSON API
+    ("GET", "/api/tickets"): RouteRow(STAFF),
+    ("GET", "/api/tickets/{ticket_id}"): RouteRow(STAFF, "ticket"),
+    ("POST", "/api/tickets/{ticket_id}/reply"): RouteRow(OFFICE, "ticket"),
+    ("GET", "/api/attachments/{attachment_id}"): RouteRow(STAFF, "attachment"),
+    ("GET", "/api/escalations"): RouteRow(STAFF),
+    ("POST", "/api/escalations/{escalation_id}/approve"): RouteRow(COORDINATOR, "escalation"),
+    ("POST", "/api/escalations/{escalation_id}/reject"): RouteRow(COORDINATOR, "escalation"),
+    ("POST", "/api/escalations/{escalation_id}/reroute"): RouteRow(COORDINATOR, "escalation"),
+    # Pages
+    ("GET", "/"): RouteRow(STAFF),
+    ("GET", "/tickets"): RouteRow(STAFF),
+    ("GET", "/tickets/{ticket_id:int}"): RouteRow(STAFF, "ticket"),
+    ("GET", "/attachments/{attachment_id:int}"): RouteRow(STAFF, "attachment"),
+    ("GET", "/escalations"): RouteRow(STAFF),
+    ("GET", "/dashboard"): RouteRow(STAFF),
+    ("GET", "/admin"): RouteRow(ADMIN),
+    ("POST", "/escalations/{escalation_id:int}/approve"): RouteRow(COORDINATOR, "escalation"),
+    ("POST", "/escalations/{escalation_id:int}/reroute"): RouteRow(COORDINATOR, "escalation"),
+    ("POST", "/escalations/{escalation_id:int}/reject"): RouteRow(COORDINATOR, "escalation"),
+    ("POST", "/tickets/{ticket_id:int}/escalate"): RouteRow(COORDINATOR, "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/resolve"): RouteRow(COORDINATOR | OFFICE, "ticket"),
+}
