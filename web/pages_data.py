@@ -181,10 +181,10 @@ def _cut(segments: list[view.Segment], limit: int) -> tuple[list[view.Segment], 
 def age_text(age: timedelta) -> str:
     minutes = int(age.total_seconds() // 60)
     if minutes < 60:
-        return f"{max(0, minutes)} phút trước"
+        return f"{max(0, minutes)} phút"
     if minutes < 48 * 60:
-        return f"{minutes // 60} giờ trước"
-    return f"{minutes // (24 * 60)} ngày trước"
+        return f"{minutes // 60} giờ"
+    return f"{minutes // (24 * 60)} ngày"
 
 
 def queue_conditions(user: User) -> tuple[list[Any], Any]:

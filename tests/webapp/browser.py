@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,24 +151,36 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from tickets.directory import routing
 
     _seed(site, [u.id for u in routing(settings).units.units])
-    log = root / "web.log"
-    env = {**os.environ, "TIEPNHAN_CONFIG": str(config)}
-    env.pop("TIEPNHAN_REDIS_URL", None)
-    command = [str(Path(sys.executable).with_name("tiepnhan")), "web", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603 - our own CLI
     try:
-        _wait_until_up(site.url, process, log)
-        yield site
+        with serving(port, {"TIEPNHAN_CONFIG": str(config)}, root):
+            yield site
+    finally:
+        smtp.stop()
+        dispose_engines()
+        os.environ.update(saved_env)
+
+
+TIEPNHAN = str(Path(sys.executable).with_name("tiepnhan"))
+
+
+@contextmanager
+def serving(port: int, env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """`tiepnhan web` on 127.0.0.1:port as its own process, until the block ends."""
+    log = cwd / "web.log"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TIEPNHAN_")} | env
+    command = [TIEPNHAN, "web", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=full_env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603 - our own CLI
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process, log)
+        yield url
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        smtp.stop()
-        dispose_engines()
-        os.environ.update(saved_env)
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +205,8 @@ class Visit:
     console_errors: list[str] = field(default_factory=list)
 
 
-def open_tab(browser: Any, site: Site, viewport: dict[str, int] = DESKTOP) -> Visit:
-    context = browser.new_context(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", base_url=site.url)
+def open_tab(browser: Any, site: Site, viewport: dict[str, int] = DESKTOP, *, bypass_csp: bool = False) -> Visit:
+    context = browser.new_context(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", base_url=site.url, bypass_csp=bypass_csp)
     page = context.new_page()
     visit = Visit(page)
 
@@ -206,12 +219,12 @@ def open_tab(browser: Any, site: Site, viewport: dict[str, int] = DESKTOP) -> Vi
     return visit
 
 
-def log_in(browser: Any, site: Site, name: str, viewport: dict[str, int] = DESKTOP) -> Visit:
-    visit = open_tab(browser, site, viewport)
+def log_in(browser: Any, site: Site, name: str, viewport: dict[str, int] = DESKTOP, *, bypass_csp: bool = False, password: str = PASSWORD) -> Visit:
+    visit = open_tab(browser, site, viewport, bypass_csp=bypass_csp)
     page = visit.page
     page.goto("/login")
     page.get_by_label("Tên đăng nhập").fill(name)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(f"{site.url}/")
     return visit

@@ -138,3 +138,52 @@ def test_a_citizens_markup_is_shown_as_text_and_runs_nothing(browser: Any, site:
     assert not dialogs
     assert HOSTILE_SUBJECT and HOSTILE_BODY
     context.close()
+
+
+def _axe_problems(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def test_the_main_pages_have_no_serious_accessibility_violations(browser: Any, site: Site) -> None:
+    # axe-core is injected by script: this context lets it past the pages' CSP
+    problems: dict[str, list[str]] = {}
+    for name, paths in (
+        ("coordinator", ["/", "/tickets", f"/tickets/{site.tickets['hcm']}", f"/tickets/{site.tickets['hostile']}", "/escalations", "/dashboard"]),
+        ("admin", ["/admin"]),
+        ("office", ["/", f"/tickets/{site.tickets['hcm']}"]),
+    ):
+        visit = log_in(browser, site, site.users[name], bypass_csp=True)
+        for path in paths:
+            visit.page.goto(path)
+            problems[f"{name} {path}"] = _axe_problems(visit.page)
+        visit.page.context.close()
+    anonymous = open_tab(browser, site, bypass_csp=True).page
+    anonymous.goto("/login")
+    problems["/login"] = _axe_problems(anonymous)
+    assert {k: v for k, v in problems.items() if v} == {}
+    assert len(problems) == 10
+
+
+def test_screenshots_of_the_queue_a_ticket_and_the_dashboard(browser: Any, site: Site) -> None:
+    saved = []
+    for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = log_in(browser, site, site.users["coordinator"], viewport).page
+        for name, path in (("queue", "/"), ("ticket", f"/tickets/{site.tickets['hcm']}"), ("tickets", "/tickets"), ("dashboard", "/dashboard")):
+            page.goto(path)
+            saved.append(screenshot(page, f"{name}-{width_name}"))
+        # nothing wider than the screen on a phone: no sideways scrolling of the page
+        if width_name == "phone":
+            for path in ("/", f"/tickets/{site.tickets['hcm']}", "/dashboard"):
+                page.goto(path)
+                assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], path
+        page.context.close()
+    office = log_in(browser, site, "bhxh79").page
+    saved.append(screenshot(office, "queue-office-desktop"))
+    assert all(p.stat().st_size > 10_000 for p in saved)

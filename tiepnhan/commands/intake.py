@@ -17,6 +17,25 @@ from tiepnhan.importer import ImportSummary, store_files, summarize
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
 
+DEMO_USERS = (("dieuphoi", "coordinator", None, "Điều phối viên (chạy thử)"), ("bhxh79", "office", "province-79", "BHXH TP. Hồ Chí Minh (chạy thử)"))
+
+
+def print_demo_logins(settings: Settings, database_file: Path) -> None:
+    """The web pages in one command: a demo coordinator and office user, each with a fresh password."""
+    import secrets
+
+    from access.users import create_user
+    from tickets.directory import routing
+
+    known = [u.id for u in routing(settings).units.units]
+    console.print("\n[bold]Trang web[/]: [bold]TIEPNHAN_DATABASE_URL=sqlite:///" + str(database_file) + " uv run tiepnhan web[/], rồi mở http://127.0.0.1:8000/login", soft_wrap=True)
+    for name, role, unit, display in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        create_user(runtime.engine(), name, role, known_units=known, unit_id=unit, password=password, display_name=display)
+        console.print(f"  {display}: tên đăng nhập [bold]{name}[/], mật khẩu [bold]{password}[/]", soft_wrap=True)
+    console.print("  (đơn vị chỉ thấy phiếu đã được gửi cho mình: duyệt một đề xuất cho province-79 trước)", soft_wrap=True)
+
+
 def run_import(settings: Settings, paths: list[Path], source: str, as_json: bool) -> ImportSummary:
     engine = database(settings)
     embedded = start_broker(settings)
@@ -96,6 +115,7 @@ def register(app: typer.Typer) -> None:
         print_escalations(list_escalations(runtime.engine(), status="proposed"), settings)
         console.print("Duyệt một đề xuất: [bold]tiepnhan escalation approve 1[/] (gửi được khi đã cấu hình \\[smtp] và địa chỉ thật của đơn vị)")
         console.print("Xem chi tiết một phiếu: [bold]tiepnhan show 1[/] (thêm --config hoặc TIEPNHAN_DATABASE_URL=sqlite:///" + str(database_file) + ")")
+        print_demo_logins(settings, database_file)
 
     @app.command()
     def reprocess(
