@@ -65,9 +65,16 @@ class Rule(BaseModel):
     sla_hours: float = Field(gt=0)
 
 
+# Below this confidence a ticket's province is not acted on: no rule sees it, nothing goes to a
+# provincial office, and the ticket waits for a coordinator (a wrong province sends a complaint
+# to an office that cannot act; an empty one only asks a person). See docs/classifiers.md.
+DEFAULT_MIN_PROVINCE_CONFIDENCE = 0.6
+
+
 class RoutingRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    min_province_confidence: float = Field(DEFAULT_MIN_PROVINCE_CONFIDENCE, ge=0, le=1)
     rules: tuple[Rule, ...] = ()
 
 

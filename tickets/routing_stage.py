@@ -28,11 +28,20 @@ log = logging.getLogger(__name__)
 CLOSED_TICKET_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value, TicketStatus.SPAM.value)
 
 
-def ticket_tags(ticket: Ticket, text: Callable[[], str]) -> TicketTags:
+def trusted_province(ticket: Ticket, min_confidence: float) -> str | None:
+    """The ticket's province when its confidence reaches the routing file's threshold; a
+    province a coordinator set by hand (tags locked) is always trusted."""
+    if ticket.province_code is None or ticket.tags_locked:
+        return ticket.province_code
+    confidence = (ticket.tag_confidence or {}).get("province")
+    return ticket.province_code if confidence is None or confidence >= min_confidence else None
+
+
+def ticket_tags(ticket: Ticket, text: Callable[[], str], min_province_confidence: float = 0.0) -> TicketTags:
     return TicketTags(
         category=ticket.category,
         insurance_types=tuple(ticket.insurance_types),
-        province_code=ticket.province_code,
+        province_code=trusted_province(ticket, min_province_confidence),
         topics=tuple(ticket.topics),
         channel=ticket.channel,
         confidence=dict(ticket.tag_confidence),
@@ -44,18 +53,19 @@ def route(engine: Engine, ticket_id: int) -> list[int]:
     """Returns the ids of escalations that are ready to send now (rules without review)."""
     from tickets.pipeline import request_text
 
-    rules = routing(runtime.settings()).rules.rules
+    routing_rules = routing(runtime.settings()).rules
+    rules, min_province = routing_rules.rules, routing_rules.min_province_confidence
     with session_scope(engine) as session:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.status in CLOSED_TICKET_STATUSES:
             return []
         text = cache(lambda: f"{ticket.subject}\n{request_text(session, ticket_id)}")
-        if first_matching_rule(rules, ticket_tags(ticket, text)) is None:
+        if first_matching_rule(rules, ticket_tags(ticket, text, min_province)) is None:
             return []  # most tickets (questions, thanks) end here, without a lock
         ticket = lock_ticket(session, ticket_id)
         if ticket is None:
             return []
-        tags = ticket_tags(ticket, text)
+        tags = ticket_tags(ticket, text, min_province)
         rule = first_matching_rule(rules, tags)  # again, under the lock: the tags may just have changed
         unit_id = target_unit_id(rule, tags) if rule is not None else None
         if rule is None or unit_id is None:
