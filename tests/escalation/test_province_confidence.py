@@ -3,6 +3,7 @@ forwarded to that provincial office; it waits with the center for a coordinator.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,10 @@ SHIPPED_RULES = Path(__file__).resolve().parents[2] / "config" / "routing.toml"
 
 def _rules_with_threshold(tmp_path: Path, threshold: float) -> str:
     path = tmp_path / "routing.toml"
-    path.write_text(f"min_province_confidence = {threshold}\n\n" + SHIPPED_RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    shipped = SHIPPED_RULES.read_text(encoding="utf-8")
+    text, count = re.subn(r"(?m)^min_province_confidence = .*$", f"min_province_confidence = {threshold}", shipped)
+    assert count == 1  # the shipped file says its threshold
+    path.write_text(text, encoding="utf-8")
     return str(path)
 
 
@@ -53,7 +57,8 @@ def test_a_province_at_the_threshold_is_forwarded(escalation_settings: Callable[
     assert _escalated_units(ticket_id) == ["province-75"]
 
 
-def test_the_shipped_threshold_is_the_documented_one(tmp_path: Path) -> None:
+def test_the_shipped_threshold_is_the_documented_one() -> None:
     from config.routing import RoutingRules
 
     assert RoutingRules().min_province_confidence == DEFAULT_MIN_PROVINCE_CONFIDENCE
+    assert f"min_province_confidence = {DEFAULT_MIN_PROVINCE_CONFIDENCE}" in SHIPPED_RULES.read_text(encoding="utf-8")
