@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -292,6 +294,94 @@ class QuestionBankConfig(_Section):
     auto_answer: AutoAnswerConfig = Field(default_factory=AutoAnswerConfig)
 
 
+# --- business calendar and report targets (issue 15) -----------------------------------------
+
+
+class BusinessCalendarConfig(_Section):
+    """When the center works: the clocks count business minutes on this calendar (docs/reports.md).
+
+    Public holidays come from the `holidays` library (Vietnam, lunar ones included); the
+    government's yearly decisions (extra Tết days off, make-up working Saturdays) are listed here.
+    """
+
+    timezone: str = "Asia/Ho_Chi_Minh"
+    working_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])  # ISO: 1 = Monday ... 7 = Sunday
+    working_hours: list[str] = Field(default_factory=lambda: ["07:30-11:30", "13:00-16:30"])
+    holiday_country: str = "VN"
+    extra_days_off: list[date] = Field(default_factory=list)
+    # Saturdays worked in exchange for a bridge day off (the library lists the day off itself).
+    make_up_working_days: list[date] = Field(default_factory=lambda: [date(2025, 4, 26), date(2026, 8, 22)])
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"múi giờ không tồn tại: {value!r} (ví dụ đúng: Asia/Ho_Chi_Minh)") from None
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _check_days(cls, value: list[int]) -> list[int]:
+        wrong = [d for d in value if d not in range(1, 8)]
+        if wrong:
+            raise ValueError(f"ngày làm việc phải là số từ 1 (thứ Hai) đến 7 (Chủ nhật), không phải {wrong}")
+        return sorted(set(value))
+
+    @field_validator("working_hours")
+    @classmethod
+    def _check_hours(cls, value: list[str]) -> list[str]:
+        periods = [parse_period(text) for text in value]
+        for (_, end), (start, _) in zip(periods, periods[1:]):
+            if start < end:
+                raise ValueError("các khung giờ làm việc phải theo thứ tự và không chồng lên nhau")
+        if not periods:
+            raise ValueError("cần ít nhất một khung giờ làm việc, ví dụ \"07:30-11:30\"")
+        return value
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _check_country(cls, value: str) -> str:
+        import holidays
+
+        if value not in holidays.list_supported_countries():
+            raise ValueError(f"không có lịch nghỉ lễ cho mã quốc gia {value!r} (Việt Nam là \"VN\")")
+        return value
+
+    @model_validator(mode="after")
+    def _no_day_both_ways(self) -> BusinessCalendarConfig:
+        both = sorted(set(self.extra_days_off) & set(self.make_up_working_days))
+        if both:
+            raise ValueError(f"một ngày không thể vừa là ngày nghỉ vừa là ngày làm bù: {', '.join(d.isoformat() for d in both)}")
+        return self
+
+
+def parse_period(text: str) -> tuple[time, time]:
+    """'07:30-11:30' -> (07:30, 11:30), with a Vietnamese error for anything else."""
+    try:
+        start_text, end_text = (part.strip() for part in text.split("-"))
+        start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+    except ValueError:
+        raise ValueError(f"khung giờ {text!r} phải có dạng \"HH:MM-HH:MM\", ví dụ \"13:00-16:30\"") from None
+    if end <= start:
+        raise ValueError(f"khung giờ {text!r}: giờ kết thúc phải sau giờ bắt đầu")
+    return start, end
+
+
+class ReportTargetsConfig(_Section):
+    """The service targets the acceptance report checks (business hours, shares between 0 and 1)."""
+
+    first_response_hours: float = Field(8.0, gt=0)  # e.g. 90% of questions answered within 8 business hours
+    first_response_share: float = Field(0.9, gt=0, le=1)
+    first_response_categories: list[str] = Field(default_factory=lambda: ["question"])
+    resolution_hours: float = Field(80.0, gt=0)
+    resolution_share: float = Field(0.8, gt=0, le=1)
+    review_hours: float = Field(4.0, gt=0)
+    review_share: float = Field(0.9, gt=0, le=1)
+    sla_share: float = Field(0.9, gt=0, le=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIEPNHAN_", extra="forbid", env_nested_delimiter="__")
 
@@ -315,6 +405,8 @@ class Settings(BaseSettings):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
     question_bank: QuestionBankConfig = Field(default_factory=QuestionBankConfig)
+    business_calendar: BusinessCalendarConfig = Field(default_factory=BusinessCalendarConfig)
+    report_targets: ReportTargetsConfig = Field(default_factory=ReportTargetsConfig)
 
     @classmethod
     def settings_customise_sources(
