@@ -52,8 +52,10 @@ def latest_citizen_message(session: Session, ticket_id: int) -> Message | None:
     ).first()
 
 
-def suggestions_for_ticket(session: Session, ticket_id: int, threshold: float = DEFAULT_THRESHOLD) -> list[TicketSuggestion]:
-    """The best published entries (at most 3) for a ticket tagged as a question; [] otherwise."""
+def suggestions_for_ticket(session: Session, ticket_id: int, threshold: float | None = None) -> list[TicketSuggestion]:
+    """The best published entries (at most 3) for a ticket tagged as a question; [] otherwise.
+
+    `threshold`: the configured question_bank.suggestion_threshold; None for the calibrated one."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None or ticket.category != "question":
         return []
@@ -68,7 +70,7 @@ def suggestions_for_ticket(session: Session, ticket_id: int, threshold: float = 
         insurance_types=list(ticket.insurance_types),
         topics=list(ticket.topics),
         category=ticket.category,
-        threshold=threshold,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
     )
     questions = {item.entry.id: item.entry.question for item in index.entries}
     return [TicketSuggestion(s, questions[s.entry_id]) for s in found]

@@ -102,3 +102,13 @@ def test_repeated_questions_without_a_good_entry_are_clustered(engine: Engine) -
     assert set(ids[3:]) & set(questions) in grouped
     assert all(answered not in g for g in grouped)
     assert {"thoi", "viec"} <= set(clusters[0].words)
+
+
+def test_the_configured_threshold_is_used(engine: Engine) -> None:
+    ticket_id = _ticket(engine, 40, "Hỏi về thẻ BHYT", "Tôi làm mất thẻ bảo hiểm y tế, xin hỏi cấp lại ở đâu ạ?")
+    with session_scope(engine) as session:
+        found = suggestions_for_ticket(session, ticket_id)
+        assert found
+        top = found[0].suggestion.score
+        assert suggestions_for_ticket(session, ticket_id, threshold=top + 0.01) == []
+        assert len(suggestions_for_ticket(session, ticket_id, threshold=0.0)) == 3

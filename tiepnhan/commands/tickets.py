@@ -238,7 +238,7 @@ def _print_bank_suggestions(engine: Engine, ticket: Ticket) -> None:
     from qbank.suggestions import suggestions_for_ticket
 
     with session_scope(engine) as session:
-        found = suggestions_for_ticket(session, ticket.id)
+        found = suggestions_for_ticket(session, ticket.id, runtime.settings().question_bank.suggestion_threshold)
     console.print()
     console.print("[bold]Gợi ý từ ngân hàng câu hỏi[/]")
     if not found:
