@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Engine
 from tests.conftest import make_settings
 from tests.facebook.conftest import APP_SECRET, PAGE_TOKEN, VERIFY_TOKEN, process_all
 from tests.facebook.webhook_server import PAGE_ID, USER, post_signed, serving
-from tickets.db import session_scope
+from tickets.db import get_engine, migrate, session_scope
 from tickets.models import RawItem
 from tickets.store import raw_content
 from tiepnhan import runtime
@@ -114,11 +115,31 @@ def _with_unknown_fields(value: Any) -> Any:
     return value
 
 
+@contextmanager
+def served(engine: Engine, tmp_path: Path) -> Iterator[str]:
+    page = {"name": "fanpage", "page_id": PAGE_ID, "access_token": PAGE_TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
+    settings = runtime.configure(make_settings(engine.url.render_as_string(hide_password=False), tmp_path, facebook_pages=[page]))
+    with serving(settings) as (base, _port):
+        yield base
+
+
 @pytest.fixture
 def web(engine: Engine, tmp_path: Path) -> Iterator[str]:
-    page = {"name": "fanpage", "page_id": PAGE_ID, "access_token": PAGE_TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
-    settings = runtime.configure(make_settings(str(engine.url), tmp_path, facebook_pages=[page]))
-    with serving(settings) as (base, _port):
+    with served(engine, tmp_path) as base:
+        yield base
+
+
+@pytest.fixture
+def both_engine(db_url: str) -> Engine:
+    """SQLite and PostgreSQL (which refuses in text what SQLite takes)."""
+    db = get_engine(db_url)
+    migrate(db)
+    return db
+
+
+@pytest.fixture
+def both_web(both_engine: Engine, tmp_path: Path) -> Iterator[str]:
+    with served(both_engine, tmp_path) as base:
         yield base
 
 
@@ -140,7 +161,8 @@ def raw_states(engine: Engine) -> dict[str, int]:
         return states
 
 
-def test_every_signed_mutant_is_answered_and_kept(web: str, engine: Engine) -> None:
+def test_every_signed_mutant_is_answered_and_kept(both_web: str, both_engine: Engine) -> None:
+    web, engine = both_web, both_engine
     problems: list[str] = []
     cases = 0
     for name, body, original, path, value in mutants():
@@ -205,7 +227,8 @@ def test_readable_events_beside_an_unreadable_one_are_taken_in(web: str, engine:
     assert raw_states(engine) == {"processed": 2}
 
 
-def test_a_delivery_of_many_removals_is_read_in_bounded_queries(web: str, engine: Engine) -> None:
+def test_a_delivery_of_many_removals_is_read_in_bounded_queries(both_web: str, both_engine: Engine) -> None:
+    web, engine = both_web, both_engine
     known = comment_change(0)
     assert post_signed(web, json.dumps(known).encode())[1]["new"] == 1  # type: ignore[index]
     payload = comment_change(0)
