@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tickets.normalized import safe_line, safe_text
+
 Status = Literal["draft", "published", "retired"]
 STATUSES: tuple[str, ...] = ("draft", "published", "retired")
 INSURANCE_TYPES: tuple[str, ...] = ("BHXH", "BHYT", "BHTN")
@@ -31,10 +33,12 @@ class BankEntry:
 
 def entry_from_mapping(row: dict[str, Any]) -> BankEntry:
     """A row (JSONL object or table row) as an entry; raises EntryError with a Vietnamese reason."""
+    # Text from a file may hold terminal escapes or control characters: they never reach the
+    # database, a terminal or a mail (tickets.normalized.safe_text).
     problems = []
-    entry_id = str(row.get("id") or "").strip()
-    question = str(row.get("question") or "").strip()
-    answer = str(row.get("answer") or "").strip()
+    entry_id = safe_line(str(row.get("id") or ""))
+    question = safe_text(str(row.get("question") or "")).strip()
+    answer = safe_text(str(row.get("answer") or "")).strip()
     if not entry_id:
         problems.append("thiếu mã (id)")
     if not question:
@@ -51,7 +55,7 @@ def entry_from_mapping(row: dict[str, Any]) -> BankEntry:
     alternatives = row.get("alternatives") or ()
     if isinstance(alternatives, str):
         alternatives = [line for line in alternatives.split("\n")]
-    alternatives = tuple(str(a).strip() for a in alternatives if str(a).strip())
+    alternatives = tuple(safe_line(str(a)) for a in alternatives if safe_line(str(a)))
     if problems:
         raise EntryError("; ".join(problems))
     return BankEntry(
@@ -60,8 +64,8 @@ def entry_from_mapping(row: dict[str, Any]) -> BankEntry:
         answer=answer,
         alternatives=alternatives,
         insurance_type=insurance,
-        topic=str(row.get("topic") or "").strip(),
-        legal_basis=str(row.get("legal_basis") or "").strip(),
+        topic=safe_line(str(row.get("topic") or "")),
+        legal_basis=safe_text(str(row.get("legal_basis") or "")).strip(),
         status=status,
     )
 

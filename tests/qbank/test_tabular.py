@@ -73,3 +73,15 @@ def test_every_edit_is_a_new_version_and_an_unchanged_save_is_none(sqlite_url: s
     ]
     assert current[0].answer == "Nộp tờ khai TK1-TS." and current[0].status == "published"
     assert versions[1].changed_at >= versions[0].changed_at
+
+
+def test_control_characters_and_terminal_escapes_in_a_file_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "id,question,answer,alternatives\n"
+        "e1,\"Mất thẻ\x1b[2J\x1b]0;pwned\x07 BHYT?\",\"Đến\x00 BHXH\u202e huyện.\",\"cách\x08 khác\"\n",
+        encoding="utf-8",
+    )
+    ((_, entry),) = list(read_table(path))
+    assert isinstance(entry, BankEntry)
+    assert (entry.question, entry.answer, entry.alternatives) == ("Mất thẻ BHYT?", "Đến BHXH huyện.", ("cách khác",))
