@@ -139,3 +139,14 @@ def test_a_body_of_exactly_the_limit_is_taken(web: tuple[str, int], engine: Engi
     assert post_signed(base, padded)[0] == 200
     assert post_signed(base, padded + b" ")[0] == 413
     assert raw_count(engine) == 1
+
+
+@pytest.mark.parametrize(("values", "field"), [({"max_body_bytes": 10}, "webhooks.max_body_bytes"), ({"body_timeout_seconds": 0}, "webhooks.body_timeout_seconds"),
+                                               ({"body_timeout_seconds": "slow"}, "webhooks.body_timeout_seconds"), ({"max_size": 1}, "webhooks.max_size")])
+def test_limits_are_validated_at_start_up(tmp_path: Path, values: dict[str, object], field: str) -> None:
+    from config.settings import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, webhooks=values)
+    assert any(field in problem for problem in raised.value.problems), raised.value.problems
+    assert make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path).webhooks.max_body_bytes == 4 * 1024 * 1024
