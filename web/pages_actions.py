@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -18,13 +19,15 @@ from starlette.routing import BaseRoute, Route
 
 from access.models import User
 from access.roles import Action, can
-from access.scope import visible_escalation, visible_ticket
+from access.scope import escalation_scope, visible_escalation, visible_ticket
+from tickets.escalation_models import AWAITING_REPLY, Escalation, EscalationStatus
 from tickets.escalations import TransitionError, approve, escalate_by_hand, reject, reroute, resolve_ticket
 from tickets.models import ticket_reference
 from web.pages_render import flash, user_of
 
 log = logging.getLogger(__name__)
 
+ANSWERABLE = (*AWAITING_REPLY, EscalationStatus.ACKNOWLEDGED.value)  # an office answers while its part is open
 MAX_TEXT = 10_000  # a note or an answer; longer is refused with a message, never cut silently
 MAX_LINE = 500  # a reason or a short note
 MANUAL_SLA_HOURS = 240.0
@@ -177,6 +180,27 @@ class Actions:
 
         return await self._ticket(request, Action.RESOLVE, act)
 
+    async def office_answer(self, request: Request) -> Response:
+        """The office's answer, recorded exactly like the unit's emailed reply (web/office_reply.py)."""
+        from web.office_reply import MAX_ANSWER_CHARS, record_office_answer
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            answer = text(form, "text", required=True, limit=MAX_ANSWER_CHARS, what="nội dung trả lời")
+            with Session(self.engine) as session:
+                ticket = visible_ticket(session, user, ticket_id)
+                waiting = session.execute(
+                    select(Escalation)
+                    .where(Escalation.ticket_id == ticket_id, escalation_scope(user), Escalation.status.in_(ANSWERABLE))  # type: ignore[attr-defined,arg-type]
+                    .order_by(Escalation.id.desc())  # type: ignore[union-attr]
+                    .limit(1)
+                ).scalar_one_or_none()
+            if ticket is None or waiting is None:
+                raise FormProblem("Phiếu này không có lần chuyển nào đang chờ đơn vị trả lời.")
+            record_office_answer(self.engine, self.settings, user, waiting, ticket, answer or "")
+            return f"Đã gửi trả lời {ticket_reference(ticket_id)} về trung tâm; điều phối viên thấy ngay trên phiếu."
+
+        return await self._ticket(request, Action.OFFICE_ANSWER, act)
+
 
 def back_to(form: FormData, default: str) -> str:
     """Where to go after the action: the form's own page when it says so (a path on this site)."""
@@ -197,8 +221,9 @@ def action_routes(pages: Any) -> list[BaseRoute]:
         Route("/escalations/{escalation_id:int}/reject", actions.reject, methods=["POST"], name="page_reject"),
         Route("/tickets/{ticket_id:int}/escalate", actions.escalate, methods=["POST"], name="page_escalate"),
         Route("/tickets/{ticket_id:int}/resolve", actions.resolve, methods=["POST"], name="page_resolve"),
+        Route("/tickets/{ticket_id:int}/office/answer", actions.office_answer, methods=["POST"], name="page_office_answer"),
     ]
 
 
 # The actions that have a form handler above: the ticket page shows only their forms.
-AVAILABLE = frozenset({Action.APPROVE, Action.REROUTE, Action.REJECT, Action.ESCALATE, Action.RESOLVE})
+AVAILABLE = frozenset({Action.APPROVE, Action.REROUTE, Action.REJECT, Action.ESCALATE, Action.RESOLVE, Action.OFFICE_ANSWER})

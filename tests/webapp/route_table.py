@@ -58,4 +58,5 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("POST", "/escalations/{escalation_id:int}/reject"): RouteRow(COORDINATOR, "escalation"),
     ("POST", "/tickets/{ticket_id:int}/escalate"): RouteRow(COORDINATOR, "ticket"),
     ("POST", "/tickets/{ticket_id:int}/resolve"): RouteRow(COORDINATOR | OFFICE, "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/office/answer"): RouteRow(OFFICE, "ticket"),
 }

@@ -42,7 +42,7 @@ def escalations_of(ticket_id: int) -> list[Escalation]:
         return found
 
 
-def test_coordinator_approves_a_proposal_and_the_unit_gets_the_mail(browser: Any, site: Site) -> None:
+def test_coordinator_approves_the_unit_gets_the_mail_answers_on_the_page_and_the_coordinator_sees_it(browser: Any, site: Site) -> None:
     hcm = site.tickets["hcm"]
     assert escalation(site.escalations["hcm"]).status == "proposed"
     visit = log_in(browser, site, site.users["coordinator"])
@@ -66,6 +66,28 @@ def test_coordinator_approves_a_proposal_and_the_unit_gets_the_mail(browser: Any
     assert escalation(site.escalations["hcm"]).status == "sent"
     assert escalation(site.escalations["hcm"]).decided_by == site.users["coordinator"]
     assert not visit.dialogs and not visit.console_errors
+
+    # the office of province-79 sees it in its queue, opens the mail's link and answers
+    office = log_in(browser, site, "bhxh79")
+    office_card = office.page.locator("article.queue-item", has_text=ticket_reference(hcm))
+    assert office_card.count() == 1
+    assert office.page.locator("article.queue-item").count() == 1  # nothing of other provinces
+    office.page.goto(f"{site.url}/tickets/{hcm}")
+    answer = "Đơn vị đã liên hệ bà Bình, thẻ BHYT được cấp lại ngày 05/12/2025."
+    office.page.get_by_label("Nội dung trả lời").fill(answer)
+    office.page.get_by_role("button", name="Gửi trả lời").click()
+    office.page.wait_for_url(f"{site.url}/tickets/{hcm}")
+    assert "Đã gửi trả lời" in office.page.locator(".flash-success").inner_text()
+    assert escalation(site.escalations["hcm"]).status == "acknowledged"
+    assert not office.dialogs and not office.console_errors
+
+    # the coordinator sees the answer on the ticket and the escalation acknowledged
+    page.goto(f"/tickets/{hcm}")
+    unit_answer = page.locator("article.message.unit-answer")
+    assert unit_answer.count() == 1 and answer in unit_answer.inner_text()
+    assert "Đơn vị đã phản hồi" in page.locator("aside").inner_text()
+    page.goto("/")
+    assert page.locator("article.queue-item", has_text=ticket_reference(hcm)).count() == 0
 
 
 def test_an_office_never_reaches_another_provinces_ticket(browser: Any, site: Site) -> None:
