@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from tickets.db import session_scope
+from tickets.clocks import record_clock_event
 from tickets.models import (
     Attachment,
     Blob,
@@ -316,7 +317,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def add_event(session: Session, ticket_id: int, kind: str, actor: str = "system", **data: Any) -> None:
-    session.add(TicketEvent(ticket_id=ticket_id, kind=kind, actor=actor, data=_jsonable(data)))
+    event = TicketEvent(ticket_id=ticket_id, kind=kind, actor=actor, data=_jsonable(data))
+    session.add(event)
+    record_clock_event(session, event)  # every transition is clocked here (tickets/clocks.py)
 
 
 def set_status(session: Session, ticket: Ticket, status: TicketStatus, actor: str, reason: str | None = None) -> bool:

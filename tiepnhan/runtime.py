@@ -7,6 +7,7 @@ import threading
 from sqlalchemy.engine import Engine
 
 from config.settings import Settings, load_settings
+from tickets.business_time import use_calendar
 from tickets.db import get_engine, migrate
 
 _lock = threading.RLock()
@@ -19,6 +20,7 @@ def configure(settings: Settings) -> Settings:
     global _settings
     with _lock:
         _settings = settings
+    use_calendar(settings.business_calendar)  # the clocks count business time on this calendar
     return settings
 
 

@@ -1,0 +1,164 @@
+"""Keep the clocks of tickets and escalations as events are written (docs/reports.md).
+
+`record_clock_event` is called by `tickets.store.add_event` for every event, so every lifecycle
+transition, present and future, is clocked in one place. The moment of an event is its `at`
+value when the writer gives one (a unit's answer arrived earlier than it was processed), else
+the row's own time for sends and answers, else the event's time.
+
+Definitions:
+- first response: the first inbound message (the ticket's `created_at`) to the first real answer
+  (a `first_response` event, an answer event, or an outbound message that is not an
+  auto-reply, RFC 3834, nor a bounce); auto-acknowledgements never count.
+- resolution: the first inbound message to the latest resolution; a reopening clears it and
+  counts in `reopen_count`, so the next resolution's time includes the reopened spans.
+- waiting: the time spent in `new` or `triaged`, when the center has to act.
+- escalation: review = proposed -> first decision; acknowledge = sent -> the unit's answer;
+  resolve = sent -> resolved; a reroute restarts the unit's part with the new unit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from tickets.business_time import active_calendar, business_minutes
+from tickets.clock_models import EscalationClock, TicketClock
+from tickets.escalation_models import Escalation
+from tickets.models import Message, Ticket, TicketEvent, TicketStatus
+
+CENTER_STATUSES = (TicketStatus.NEW.value, TicketStatus.TRIAGED.value)
+DONE_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
+ANSWER_EVENTS = ("first_response", "answer_sent", "reply_sent", "citizen_answered")
+SYSTEM_ACTORS = ("system", "")
+
+
+def _moment(event: TicketEvent) -> datetime:
+    given = event.data.get("at")
+    if isinstance(given, str):
+        try:
+            parsed = datetime.fromisoformat(given)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return event.at
+
+
+def _span(start: datetime, end: datetime) -> tuple[float, float]:
+    """(wall-clock minutes, business minutes), never negative."""
+    wall = max((end - start).total_seconds() / 60, 0.0)
+    return wall, business_minutes(start, end, active_calendar())
+
+
+def _ticket_clock(session: Session, ticket_id: int) -> TicketClock | None:
+    clock = session.get(TicketClock, ticket_id)
+    if clock is not None:
+        return clock
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    clock = TicketClock(ticket_id=ticket_id, opened_at=ticket.created_at)
+    if ticket.status in CENTER_STATUSES:
+        clock.waiting_since = ticket.created_at
+    session.add(clock)
+    return clock
+
+
+def record_clock_event(session: Session, event: TicketEvent) -> None:
+    if not event.ticket_id:
+        return
+    clock = _ticket_clock(session, event.ticket_id)
+    if clock is None:
+        return
+    at = _moment(event)
+    ticket = session.get(Ticket, event.ticket_id)
+    if ticket is not None and ticket.created_at < clock.opened_at:
+        clock.opened_at = ticket.created_at  # the thread's first message arrived late
+    if event.actor not in SYSTEM_ACTORS and clock.first_action_at is None and event.kind != "first_response":
+        clock.first_action_at, clock.first_action_by = at, event.actor
+    _answer(session, clock, event, at)
+    if event.kind == "status_changed":
+        _status_changed(clock, str(event.data.get("previous")), str(event.data.get("status")), at)
+    if event.kind.startswith("escalation_") or event.kind == "office_answered":
+        _escalation_event(session, event, at)
+    session.add(clock)
+
+
+def _answer(session: Session, clock: TicketClock, event: TicketEvent, at: datetime) -> None:
+    if event.data.get("automatic") or event.data.get("auto_reply") or event.data.get("bounce"):
+        return
+    if event.kind == "message_added" and event.data.get("direction") == "outbound":
+        message = session.get(Message, event.data.get("message_id")) if event.data.get("message_id") else None
+        if message is None or message.is_auto_reply or message.is_bounce:
+            return
+        at = message.sent_at or message.received_at
+    elif event.kind not in ANSWER_EVENTS:
+        return
+    if clock.first_response_at is None or at < clock.first_response_at:
+        clock.first_response_at = at
+        clock.first_response_minutes, clock.first_response_business_minutes = _span(clock.opened_at, at)
+
+
+def _status_changed(clock: TicketClock, previous: str, status: str, at: datetime) -> None:
+    if previous in CENTER_STATUSES and clock.waiting_since is not None:
+        wall, business = _span(clock.waiting_since, at)
+        clock.waiting_minutes += wall
+        clock.waiting_business_minutes += business
+        clock.waiting_since = None
+    if status in CENTER_STATUSES and clock.waiting_since is None:
+        clock.waiting_since = at
+    if previous in DONE_STATUSES and status not in DONE_STATUSES:
+        clock.reopen_count += 1
+        clock.resolved_at = clock.resolution_minutes = clock.resolution_business_minutes = None
+    if status in DONE_STATUSES and clock.resolved_at is None:
+        clock.resolved_at = at
+        clock.resolution_minutes, clock.resolution_business_minutes = _span(clock.opened_at, at)
+
+
+def _escalation_event(session: Session, event: TicketEvent, at: datetime) -> None:
+    escalation_id = event.data.get("escalation_id")
+    if not isinstance(escalation_id, int):
+        return
+    row = session.get(Escalation, escalation_id)
+    clock = session.get(EscalationClock, escalation_id)
+    kind = event.kind.removeprefix("escalation_")
+
+    def row_time(field: str) -> datetime:
+        """The escalation's own timestamp for this step, unless the writer gave the moment."""
+        value = getattr(row, field, None) if row is not None and "at" not in event.data else None
+        return value or at
+
+    if clock is None:
+        unit = str(event.data.get("unit") or (row.unit_id if row else ""))
+        clock = EscalationClock(escalation_id=escalation_id, ticket_id=event.ticket_id, unit_id=unit, proposed_at=row_time("created_at"))
+        if kind == "approved":  # created approved: no review
+            clock.decision = "approved"
+        session.add(clock)
+        return
+    if kind in ("approved", "rerouted", "rejected") and clock.decided_at is None and clock.decision is None:
+        decided = row_time("decided_at")
+        clock.decided_at, clock.decided_by, clock.decision = decided, event.actor, kind
+        clock.review_minutes, clock.review_business_minutes = _span(clock.proposed_at, decided)
+    if kind == "retargeted" and event.data.get("unit"):
+        clock.unit_id = str(event.data["unit"])
+    elif kind == "rerouted":
+        clock.unit_id = str(event.data.get("unit") or clock.unit_id)
+        clock.reroute_count += 1
+        clock.sent_at = clock.due_at = clock.acknowledged_at = None
+        clock.acknowledge_minutes = clock.acknowledge_business_minutes = clock.acknowledge_sla_met = None
+    elif kind == "sent":
+        if clock.sent_at is None:
+            clock.sent_at = row_time("sent_at")
+            clock.due_at = row.due_at if row else None
+    elif kind in ("acknowledged", "office_answered") and clock.acknowledged_at is None and clock.sent_at is not None:
+        answered = row_time("acknowledged_at")
+        clock.acknowledged_at = answered
+        clock.acknowledge_minutes, clock.acknowledge_business_minutes = _span(clock.sent_at, answered)
+        clock.acknowledge_sla_met = None if clock.due_at is None else answered <= clock.due_at
+    elif kind == "resolved" and clock.resolved_at is None:
+        clock.resolved_at = resolved = row_time("resolved_at")
+        if clock.sent_at is not None:
+            clock.resolve_minutes, clock.resolve_business_minutes = _span(clock.sent_at, resolved)
+            clock.resolve_sla_met = None if clock.due_at is None else resolved <= clock.due_at
+    session.add(clock)
