@@ -16,6 +16,8 @@ escalations).
 
 from __future__ import annotations
 
+import threading
+
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries, TimeLimit
@@ -23,6 +25,7 @@ from dramatiq.middleware import Retries, TimeLimit
 from config.settings import Settings
 
 _declared: list[dramatiq.Actor] = []  # type: ignore[type-arg]
+_install_lock = threading.RLock()
 
 
 class BrokerUnavailable(Exception):
@@ -65,13 +68,14 @@ class PendingBroker(StubBroker):
 
 def ensure_configured_broker(settings: Settings) -> dramatiq.Broker:
     """The broker `settings` names, installed (with every known actor) if it is not yet."""
-    current = dramatiq.get_broker()
-    if isinstance(current, PendingBroker) or (settings.redis_url and not getattr(current, "_tiepnhan_url", None) == settings.redis_url):
-        from tiepnhan.middleware import install as install_middleware
+    with _install_lock:  # two threads sending at once install it once
+        current = dramatiq.get_broker()
+        if isinstance(current, PendingBroker) or (settings.redis_url and getattr(current, "_tiepnhan_url", None) != settings.redis_url):
+            from tiepnhan.middleware import install as install_middleware
 
-        current = install_broker(settings)
-        install_middleware(current)
-    return current
+            current = install_broker(settings)
+            install_middleware(current)
+        return current
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
