@@ -87,6 +87,7 @@ def upgrade() -> None:
     )
     # ### end Alembic commands ###
     _create_search_index()
+    _index_existing_tickets()
 
 
 SQLITE_FTS = (
@@ -109,6 +110,20 @@ def _create_search_index() -> None:
             op.execute(statement)
     else:
         op.execute(POSTGRES_INDEX)
+
+
+def _index_existing_tickets() -> None:
+    """Tickets made before this revision get their search text (later ones get it from the pipeline)."""
+    from sqlmodel import Session
+
+    from tickets.search import refresh_search_text
+
+    bind = op.get_bind()
+    ids = [row[0] for row in bind.execute(sa.text("SELECT id FROM ticket ORDER BY id"))]
+    session = Session(bind=bind)
+    for ticket_id in ids:
+        refresh_search_text(session, ticket_id)
+    session.flush()
 
 
 def downgrade() -> None:
