@@ -30,12 +30,13 @@ LIMIT = 64 * 1024
 TIMEOUT = 1.5
 
 
-@pytest.fixture
-def web(engine: Engine, tmp_path: Path) -> Iterator[tuple[str, int]]:
+@pytest.fixture(params=["webhook routes", "whole app"])
+def web(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    """The routes alone, and inside the whole web app (its middleware must not read the body first)."""
     page = {"name": "fanpage", "page_id": PAGE_ID, "access_token": PAGE_TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN}
     settings = runtime.configure(make_settings(str(engine.url), tmp_path, facebook_pages=[page],
                                                webhooks={"max_body_bytes": LIMIT, "body_timeout_seconds": TIMEOUT}))
-    with serving(settings) as served:
+    with serving(settings, whole_app=request.param == "whole app") as served:
         yield served
 
 

@@ -26,10 +26,13 @@ USER = "900001"
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[tuple[str, int]]:
-    """(base URL, port) of the webhook routes served in a thread of this process."""
+def serving(settings: Settings, *, whole_app: bool = False) -> Iterator[tuple[str, int]]:
+    """(base URL, port) of the webhook routes (or the whole web app) served in a thread of this process."""
+    from tiepnhan.web.app import create_app
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=webhook_routes(settings)), host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    app = create_app(settings) if whole_app else Starlette(routes=webhook_routes(settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
