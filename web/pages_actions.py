@@ -22,7 +22,7 @@ from access.roles import Action, can
 from access.scope import escalation_scope, visible_escalation, visible_ticket
 from tickets.escalation_models import AWAITING_REPLY, Escalation, EscalationStatus
 from tickets.escalations import TransitionError, approve, escalate_by_hand, reject, reroute, resolve_ticket
-from tickets.models import ticket_reference
+from tickets.models import Message, ticket_reference
 from web.pages_render import flash, user_of
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class Actions:
         )
 
     # --- tickets ----------------------------------------------------------------------------------
-    def _ticket(self, request: Request, action: Action, act: Callable[[User, FormData, int], str]) -> Any:
+    def _ticket(self, request: Request, action: Action, act: Callable[[User, FormData, int], str], redirect: Callable[[FormData], str] | None = None) -> Any:
         ticket_id = int(request.path_params["ticket_id"])
 
         def work(user: User, form: FormData, session: Session) -> Done | None:
@@ -161,7 +161,7 @@ class Actions:
                 return None
             session.close()
             message = act(user, form, ticket_id)
-            return Done(message, back_to(form, f"/tickets/{ticket_id}"))
+            return Done(message, redirect(form) if redirect else back_to(form, f"/tickets/{ticket_id}"))
 
         return self._run(request, action, work, back=f"/tickets/{ticket_id}")
 
@@ -179,6 +179,82 @@ class Actions:
             return f"Đã giải quyết {ticket_reference(ticket_id)}" + (f"; {len(closed)} lần chuyển đơn vị đang mở được đóng theo." if closed else ".")
 
         return await self._ticket(request, Action.RESOLVE, act)
+
+    async def tags(self, request: Request) -> Response:
+        from tickets.actions import TagCorrection, correct_tags
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            province = text(form, "province", what="tỉnh")
+            correction = TagCorrection(
+                insurance_types=[str(v) for v in form.getlist("insurance")],
+                province_code=province,
+                clear_province=province is None,
+                category=text(form, "category", what="loại thư"),
+            )
+            problems = correction.problems()
+            if problems:
+                raise FormProblem("; ".join(problems))
+            correct_tags(self.engine, ticket_id, user.name, correction)
+            return f"Đã sửa nhãn {ticket_reference(ticket_id)}; nhãn được khoá, không gắn lại tự động."
+
+        return await self._ticket(request, Action.TAG_CORRECT, act)
+
+    async def merge(self, request: Request) -> Response:
+        from tickets.actions import merge_tickets
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            target = number(form, "into", "số phiếu giữ lại")
+            with Session(self.engine) as session:
+                if visible_ticket(session, user, target) is None:
+                    raise FormProblem(f"Không tìm thấy phiếu {ticket_reference(target)}.")
+            merge_tickets(self.engine, ticket_id, target, user.name)
+            return f"Đã gộp {ticket_reference(ticket_id)} vào {ticket_reference(target)}."
+
+        return await self._ticket(request, Action.MERGE, act, redirect=lambda form: f"/tickets/{number(form, 'into', 'số phiếu')}")
+
+    async def split(self, request: Request) -> Response:
+        from tickets.actions import split_message
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            message_id = number(form, "message", "tin nhắn cần tách")
+            with Session(self.engine) as session:
+                message = session.get(Message, message_id)
+                if message is None or message.ticket_id != ticket_id:
+                    raise FormProblem("Tin nhắn này không thuộc phiếu đang xem.")
+            created = split_message(self.engine, message_id, user.name)
+            return f"Đã tách tin nhắn thành phiếu mới {ticket_reference(created.id or 0)}."
+
+        return await self._ticket(request, Action.SPLIT, act)
+
+    async def reopen(self, request: Request) -> Response:
+        from tickets.actions import reopen
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            reopen(self.engine, ticket_id, user.name, text(form, "note", what="lý do"))
+            return f"Đã mở lại {ticket_reference(ticket_id)}."
+
+        return await self._ticket(request, Action.REOPEN, act)
+
+    async def note(self, request: Request) -> Response:
+        from tickets.actions import add_note
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            add_note(self.engine, ticket_id, user.name, text(form, "text", required=True, limit=MAX_TEXT, what="ghi chú") or "")
+            return "Đã thêm ghi chú nội bộ (người dân không thấy)."
+
+        return await self._ticket(request, Action.NOTE, act)
+
+    async def assign(self, request: Request) -> Response:
+        from tickets.actions import assign
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            assignee = text(form, "assignee", what="người nhận")
+            with Session(self.engine) as session:
+                known = set(session.execute(select(User.name).where(User.disabled.is_(False))).scalars())  # type: ignore[attr-defined]
+            assign(self.engine, ticket_id, assignee, user.name, known_users=known)
+            return f"Đã giao {ticket_reference(ticket_id)} cho {assignee}." if assignee else f"Đã bỏ giao {ticket_reference(ticket_id)}."
+
+        return await self._ticket(request, Action.ASSIGN, act)
 
     async def office_answer(self, request: Request) -> Response:
         """The office's answer, recorded exactly like the unit's emailed reply (web/office_reply.py)."""
@@ -221,9 +297,18 @@ def action_routes(pages: Any) -> list[BaseRoute]:
         Route("/escalations/{escalation_id:int}/reject", actions.reject, methods=["POST"], name="page_reject"),
         Route("/tickets/{ticket_id:int}/escalate", actions.escalate, methods=["POST"], name="page_escalate"),
         Route("/tickets/{ticket_id:int}/resolve", actions.resolve, methods=["POST"], name="page_resolve"),
+        Route("/tickets/{ticket_id:int}/tags", actions.tags, methods=["POST"], name="page_tags"),
+        Route("/tickets/{ticket_id:int}/merge", actions.merge, methods=["POST"], name="page_merge"),
+        Route("/tickets/{ticket_id:int}/split", actions.split, methods=["POST"], name="page_split"),
+        Route("/tickets/{ticket_id:int}/reopen", actions.reopen, methods=["POST"], name="page_reopen"),
+        Route("/tickets/{ticket_id:int}/note", actions.note, methods=["POST"], name="page_note"),
+        Route("/tickets/{ticket_id:int}/assign", actions.assign, methods=["POST"], name="page_assign"),
         Route("/tickets/{ticket_id:int}/office/answer", actions.office_answer, methods=["POST"], name="page_office_answer"),
     ]
 
 
 # The actions that have a form handler above: the ticket page shows only their forms.
-AVAILABLE = frozenset({Action.APPROVE, Action.REROUTE, Action.REJECT, Action.ESCALATE, Action.RESOLVE, Action.OFFICE_ANSWER})
+AVAILABLE = frozenset({
+    Action.APPROVE, Action.REROUTE, Action.REJECT, Action.ESCALATE, Action.RESOLVE, Action.OFFICE_ANSWER,
+    Action.TAG_CORRECT, Action.MERGE, Action.SPLIT, Action.REOPEN, Action.NOTE, Action.ASSIGN,
+})

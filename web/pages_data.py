@@ -243,7 +243,14 @@ def ticket_detail(session: Session, user: User, ticket: Ticket, directory: UnitD
     escalations = list(session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id, escalation_scope(user)).order_by(Escalation.id)).scalars())  # type: ignore[arg-type]
     events = list(session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)).scalars())  # type: ignore[arg-type]
     reply_tokens = {e.reply_token for e in escalations}
+    from tickets.action_models import TicketAssignment, TicketNote
+
+    assignment = session.get(TicketAssignment, ticket_id)
+    notes = list(session.execute(select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)).scalars())  # type: ignore[arg-type]
     return {
+        "assignee": assignment.assignee if assignment else "",
+        "assignee_name": assignment.assignee if assignment else "",
+        "notes": [{"author": n.author, "time_text": view.format_time(n.created_at), "text": n.text} for n in notes],
         "id": ticket_id,
         "reference": ticket_reference(ticket_id),
         "subject_segments": view.subject_segments(ticket.subject or "(không có tiêu đề)", ticket.tag_evidence),

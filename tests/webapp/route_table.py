@@ -59,4 +59,10 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("POST", "/tickets/{ticket_id:int}/escalate"): RouteRow(COORDINATOR, "ticket"),
     ("POST", "/tickets/{ticket_id:int}/resolve"): RouteRow(COORDINATOR | OFFICE, "ticket"),
     ("POST", "/tickets/{ticket_id:int}/office/answer"): RouteRow(OFFICE, "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/tags"): RouteRow(COORDINATOR, "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/merge"): RouteRow(COORDINATOR, "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/split"): RouteRow(COORDINATOR, "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/reopen"): RouteRow(COORDINATOR, "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/note"): RouteRow(COORDINATOR | frozenset({"agent"}), "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/assign"): RouteRow(COORDINATOR, "ticket"),
 }

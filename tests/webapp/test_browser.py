@@ -209,3 +209,41 @@ def test_screenshots_of_the_queue_a_ticket_and_the_dashboard(browser: Any, site:
     office = log_in(browser, site, "bhxh79").page
     saved.append(screenshot(office, "queue-office-desktop"))
     assert all(p.stat().st_size > 10_000 for p in saved)
+
+
+def test_a_coordinator_corrects_tags_notes_assigns_resolves_and_reopens_from_the_page(browser: Any, site: Site) -> None:
+    from tickets.action_models import TicketAssignment, TicketNote
+    from tickets.models import Ticket
+
+    hostile = site.tickets["hostile"]
+    page = log_in(browser, site, site.users["coordinator"]).page
+    page.goto(f"/tickets/{hostile}")
+    form = page.locator("form[action$='/tags']")
+    form.get_by_label("BHYT").check()
+    form.get_by_label("Tỉnh").select_option("48")
+    form.get_by_label("Loại thư").select_option("complaint")
+    form.get_by_role("button").click()
+    assert "Đã sửa nhãn" in page.locator(".flash-success").inner_text()
+    page.get_by_label("Ghi chú (người dân không thấy)").fill("Gọi lại cho công dân <b>chiều nay</b>")
+    page.get_by_role("button", name="Thêm ghi chú").click()
+    assert "Đã thêm ghi chú" in page.locator(".flash-success").inner_text()
+    page.locator("form[action$='/assign']").get_by_label("Người nhận").select_option(site.users["coordinator"])
+    page.get_by_role("button", name="Giao việc").click()
+    page.get_by_role("button", name="Đã giải quyết").click()
+    assert "Đã giải quyết" in page.locator(".flash-success").inner_text()
+    page.get_by_role("button", name="Mở lại").click()
+    assert "Đã mở lại" in page.locator(".flash-success").inner_text()
+    assert "Gọi lại cho công dân <b>chiều nay</b>" in page.locator("li.note").inner_text()  # shown as text
+    events = page.locator("aside").inner_text()
+    assert site.users["coordinator"] in events
+    with session_scope(runtime.engine()) as session:
+        ticket = session.get(Ticket, hostile)
+        assert ticket is not None and ticket.tags_locked and ticket.province_code == "48" and ticket.category == "complaint"
+        assert "BHYT" in ticket.insurance_types and ticket.status not in ("resolved", "closed")
+        notes = list(session.execute(select(TicketNote.text).where(TicketNote.ticket_id == hostile)).scalars())
+        assert notes == ["Gọi lại cho công dân <b>chiều nay</b>"]
+        assignment = session.get(TicketAssignment, hostile)
+        assert assignment is not None and assignment.assignee == site.users["coordinator"]
+    # a bad form is refused with a message, and nothing changes
+    answer = page.request.post(f"/tickets/{hostile}/merge", form={"into": "không phải số", "csrftoken": page.locator("input[name=csrftoken]").first.input_value()})
+    assert answer.ok and "là một số" in answer.text()
