@@ -71,7 +71,6 @@ EVENT_KINDS = {
     "escalation_delivery_failed": "Gửi lỗi",
     "escalation_overdue": "Quá hạn phản hồi",
     "escalation_acknowledged": "Đơn vị đã phản hồi",
-    "first_response": "Phản hồi đầu tiên",
     "escalation_bounced": "Thư bị trả lại",
     "escalation_resolved": "Đóng chuyển xử lý",
 }
