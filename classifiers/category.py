@@ -52,6 +52,8 @@ def find_category(fields: list[Field], lex: Lexicon, insurance: list[str], topic
         label = "other"  # thanks, greetings, "is anyone there?"
     elif not substantive and complaint < 1 and question < 1:
         label = "other"
+    elif _asks_if_lawful(fields, lex):
+        label = "question"  # "trừ lương mà không nộp thì có vi phạm pháp luật không?": wants to know the law
     elif complaint >= 1.5 or (complaint >= 1 and complaint >= question - 0.5):
         label = "complaint"  # complaints often end in a rhetorical question
     elif question > 0 or substantive:
@@ -61,6 +63,12 @@ def find_category(fields: list[Field], lex: Lexicon, insurance: list[str], topic
     total = complaint + question + other
     confidence = 0.5 if total == 0 else max(0.34, scores[label] / total if label in scores else 0.5)
     return label, round(min(confidence, 0.99), 2)
+
+
+def _asks_if_lawful(fields: list[Field], lex: Lexicon) -> bool:
+    """The writer asks whether something is lawful and asks no office to act."""
+    texts = [spaced(field.words) for field in fields]
+    return any(lex.legality_questions.search(text) for text in texts) and not any(lex.action_requests.search(text) for text in texts)
 
 
 def _within_the_service(fields: list[Field], lex: Lexicon) -> bool:

@@ -48,3 +48,35 @@ def test_an_acknowledgement_keeps_no_province_from_its_signature() -> None:
     result = classify("Re: giấy hẹn", body, "email")
     assert (result.province_code, result.category) == (None, "other")
     assert not [item for item in result.evidence if item.tag.startswith("province:")]
+
+
+LAWFUL = [
+    # asking whether something is lawful: a question, whatever wrong it describes
+    ("Cty trừ lương em đóng bảo hiểm mà không nộp thì có vi phạm pháp luật không?", "question"),
+    ("Công ty nợ BHXH nửa năm rồi mà vẫn không chốt sổ cho người nghỉ, vậy có trái luật không ạ?", "question"),
+    ("cty tru luong dong bh nhung ko dong cho nv, bi tru ca tien bhyt, vay co vi pham ko", "question"),
+    # …unless an office is asked to act
+    ("Trạm y tế từ chối thẻ BHYT của mẹ tôi, như vậy có đúng quy định không? Đề nghị BHXH kiểm tra.", "complaint"),
+]
+
+
+@pytest.mark.parametrize(("body", "category"), LAWFUL)
+def test_asking_whether_something_is_lawful(body: str, category: str) -> None:
+    assert classify(None, body, "facebook_message").category == category
+
+
+UNANSWERED = [
+    # a message left unanswered by the page or the agency is a complaint about the service
+    "Nhắn page cả tuần không ai rep, làm ăn kiểu gì vậy?",
+    "Gửi câu hỏi từ thứ hai đến giờ chưa ai trả lời, ad có đọc tin nhắn không vậy?",
+    "I sent three messages to this page last week and nobody replied.",
+]
+
+
+@pytest.mark.parametrize("body", UNANSWERED)
+def test_no_answer_from_the_page_is_a_complaint(body: str) -> None:
+    assert classify(None, body, "facebook_message").category == "complaint"
+
+
+def test_an_off_topic_question_to_the_page_stays_other() -> None:
+    assert classify(None, "page có bán sách luật không?", "facebook_comment").category == "other"
