@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from tickets.action_models import TicketAssignment, TicketNote
 from tickets.db import session_scope
-from tickets.escalation_models import Escalation
+from tickets.escalation_models import AWAITING_REPLY, Escalation, EscalationStatus
 from tickets.escalations import TransitionError, lock_ticket, resolve_ticket
 from tickets.models import Message, ThreadKey, Ticket, TicketStatus, ticket_reference, utcnow
 from tickets.places import province_codes
@@ -211,3 +211,55 @@ def assign(engine: Engine, ticket_id: int, assignee: str | None, actor: str, *, 
             session.add(TicketAssignment(ticket_id=ticket_id, assignee=assignee, assigned_by=actor))
         add_event(session, ticket_id, "assigned", actor, previous=previous, assignee=assignee)
         return assignee
+
+
+# ---------------------------------------------------------------- an office's part
+
+OFFICE_OPEN = (*AWAITING_REPLY, EscalationStatus.ACKNOWLEDGED.value)
+
+
+def _office_escalation(session: Session, escalation_id: int, allowed: tuple[str, ...], verb: str) -> Escalation:
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        raise ActionError(f"không có đề xuất chuyển xử lý số {escalation_id}")
+    lock_ticket(session, escalation.ticket_id)
+    session.refresh(escalation)
+    if escalation.status not in allowed:
+        raise ActionError(f"không thể {verb} đề xuất số {escalation_id}: đang ở trạng thái {escalation.status}")
+    return escalation
+
+
+def office_acknowledge(engine: Engine, escalation_id: int, actor: str) -> Escalation:
+    """The unit says it has the matter in hand (without answering yet)."""
+    with session_scope(engine) as session:
+        escalation = _office_escalation(session, escalation_id, AWAITING_REPLY, "xác nhận đã nhận")
+        escalation.status, escalation.acknowledged_at = EscalationStatus.ACKNOWLEDGED.value, utcnow()
+        session.add(escalation)
+        add_event(session, escalation.ticket_id, "escalation_acknowledged", actor, escalation_id=escalation.id, unit=escalation.unit_id, by_web=True)
+        return escalation
+
+
+def office_not_ours(engine: Engine, escalation_id: int, actor: str, reason: str) -> Escalation:
+    """The unit says the matter is not its own: the escalation goes back to the coordinators'
+    review queue (proposed) with the unit's reason, to be re-routed or rejected there. Until
+    then the unit no longer sees the ticket."""
+    if not reason.strip():
+        raise ActionError("cần nêu lý do không thuộc thẩm quyền của đơn vị")
+    with session_scope(engine) as session:
+        escalation = _office_escalation(session, escalation_id, OFFICE_OPEN, "trả lại")
+        escalation.status, escalation.review_required = EscalationStatus.PROPOSED.value, True
+        escalation.reason = f"{escalation.unit_id} báo không thuộc thẩm quyền: {reason.strip()}"[:2000]
+        escalation.decided_at = escalation.decided_by = None
+        session.add(escalation)
+        add_event(session, escalation.ticket_id, "office_not_ours", actor, escalation_id=escalation.id, unit=escalation.unit_id, reason=reason.strip())
+        return escalation
+
+
+def office_resolve(engine: Engine, escalation_id: int, actor: str, note: str | None = None) -> Escalation:
+    """The unit has done its part; the ticket itself is closed by a coordinator."""
+    with session_scope(engine) as session:
+        escalation = _office_escalation(session, escalation_id, OFFICE_OPEN, "đánh dấu đã giải quyết")
+        escalation.status, escalation.resolved_at = EscalationStatus.RESOLVED.value, utcnow()
+        session.add(escalation)
+        add_event(session, escalation.ticket_id, "escalation_resolved", actor, escalation_id=escalation.id, unit=escalation.unit_id, reason=note)
+        return escalation

@@ -103,3 +103,34 @@ def test_merge_split_resolve_reopen_note_assign(web_settings: Callable[..., Sett
         assert session.get(TicketAssignment, first) is None
     kinds = [(e.kind, e.actor, e.data.get("assignee")) for e in events(first) if e.kind in ("assigned", "note_added", "reopened")]
     assert kinds == [("reopened", "dieuphoi", None), ("note_added", "dieuphoi", None), ("assigned", "dieuphoi", "tuvan"), ("assigned", "dieuphoi", None)]
+
+
+def test_an_office_acknowledges_resolves_or_hands_back(web_settings: Callable[..., Settings]) -> None:
+    from access.scope import visible_ticket
+    from tests.webapp.server import deliver, escalation_of
+
+    web_settings()
+    engine = runtime.engine()
+    first = ingest_email(citizen_email(*HCM_COMPLAINT, message_id="o-1@dan.localhost"))
+    second = ingest_email(citizen_email("Khiếu nại nợ đóng BHXH", "Công ty ở Thủ Đức, Thành phố Hồ Chí Minh nợ đóng BHXH của tôi hai năm. Đề nghị xử lý.", message_id="o-2@dan.localhost"))
+    assert first is not None and second is not None
+    one, two = escalation_of(first), escalation_of(second)
+    assert one.id is not None and two.id is not None and two.unit_id == "province-79"
+    with pytest.raises(actions.ActionError, match="proposed"):
+        actions.office_acknowledge(engine, one.id, "vp79")  # not sent to the unit yet
+    deliver(one.id)
+    deliver(two.id)
+    assert actions.office_acknowledge(engine, one.id, "vp79").status == "acknowledged"
+    assert actions.office_resolve(engine, one.id, "vp79", "đã cấp thẻ").status == "resolved"
+    with pytest.raises(actions.ActionError, match="resolved"):
+        actions.office_not_ours(engine, one.id, "vp79", "nhầm")
+    with pytest.raises(actions.ActionError, match="lý do"):
+        actions.office_not_ours(engine, two.id, "vp79", "  ")
+    back = actions.office_not_ours(engine, two.id, "vp79", "doanh nghiệp đóng BHXH tại Đồng Nai")
+    assert back.status == "proposed" and "Đồng Nai" in (back.reason or "")
+    office = User(name="vp79", role="office", unit_id="province-79")
+    with session_scope(engine) as session:
+        assert visible_ticket(session, office, second) is None  # back with the coordinators
+        assert visible_ticket(session, office, first) is not None  # its resolved part stays visible
+    kinds = [(e.kind, e.actor) for e in events(first) + events(second) if e.actor == "vp79"]
+    assert kinds == [("escalation_acknowledged", "vp79"), ("escalation_resolved", "vp79"), ("office_not_ours", "vp79")]
