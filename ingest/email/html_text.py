@@ -34,17 +34,48 @@ def _soup(html: str) -> BeautifulSoup:
     return soup
 
 
+def _selector_parts(selector: str) -> tuple[str, str, str, str]:
+    """"div.gmail_quote" → ("div", "class", "gmail_quote", selector); also "#id" and "[attr=value]"."""
+    match = re.fullmatch(r"(\w+)(?:\.([\w-]+)|#([\w-]+)|\[(\w+)=([\w-]+)\])", selector)
+    assert match, selector
+    name, cls, ident, attr, value = match.groups()
+    if cls:
+        return name, "class", cls, selector
+    if ident:
+        return name, "id", ident, selector
+    return name, attr, value, selector
+
+
+_QUOTE_MATCHERS = tuple(_selector_parts(s) for s in _QUOTE_SELECTORS)
+_QUOTE_NAMES = sorted({m[0] for m in _QUOTE_MATCHERS})
+
+
+def _quote_selector(tag: Tag) -> str | None:
+    """Which of _QUOTE_SELECTORS the tag matches (one pass over the tree, not one per selector)."""
+    for name, attr, value, selector in _QUOTE_MATCHERS:
+        if tag.name != name:
+            continue
+        found = tag.get(attr)
+        if attr == "class" and isinstance(found, list) and value in found:
+            return selector
+        if attr != "class" and isinstance(found, str) and found.lower() == value.lower():
+            return selector
+    return None
+
+
 def _remove_quoted(soup: BeautifulSoup) -> None:
-    for selector in _QUOTE_SELECTORS:
-        for tag in soup.select(selector):
-            if selector == "div#divRplyFwdMsg":
-                # Outlook: the <hr> before the header block and everything after it is history.
-                for sibling in list(tag.find_next_siblings()):
-                    sibling.decompose()
-                previous = tag.find_previous_sibling()
-                if isinstance(previous, Tag) and previous.name == "hr":
-                    previous.decompose()
-            tag.decompose()
+    matched = [(tag, sel) for tag in soup.find_all(_QUOTE_NAMES) if (sel := _quote_selector(tag))]
+    for tag, selector in matched:
+        if tag.decomposed:
+            continue  # inside a quote already removed
+        if selector == "div#divRplyFwdMsg":
+            # Outlook: the <hr> before the header block and everything after it is history.
+            for sibling in list(tag.find_next_siblings()):
+                sibling.decompose()
+            previous = tag.find_previous_sibling()
+            if isinstance(previous, Tag) and previous.name == "hr":
+                previous.decompose()
+        tag.decompose()
 
 
 _OPEN_CLOSE: dict[str, tuple[str, str]] = {"td": ("", "\t"), "th": ("", "\t"), "li": ("\n- ", "\n")}
