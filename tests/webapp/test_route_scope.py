@@ -9,6 +9,8 @@ against the other province's ticket, escalation and attachment, over real HTTP.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +18,9 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from config.settings import Settings
 from tests.webapp.route_table import ROUTES
-from tests.webapp.server import HANOI_COMPLAINT, HANOI_SECRET_WORD, Scenario, escalation_of, logged_in
+from tests.escalation.conftest import INTAKE_ADDRESS, units_file
+from tests.escalation.smtp_server import SmtpCapture
+from tests.webapp.server import HANOI_COMPLAINT, HANOI_SECRET_WORD, Scenario, add_users, escalation_of, logged_in, make_scenario, serve
 from tiepnhan.web.app import create_app
 
 PARAM = re.compile(r"\{[^}]+\}")
@@ -89,7 +93,21 @@ def test_anonymous_callers_get_nothing(scenario: tuple[Settings, Scenario], base
 
 
 def test_office_of_another_province_sees_nothing_on_any_route(scenario: tuple[Settings, Scenario], base_url: str) -> None:
-    settings, found = scenario
+    office_sees_nothing(*scenario, base_url)
+
+
+@pytest.mark.postgres
+def test_office_sees_nothing_on_postgres(configure: Callable[..., Settings], postgres_url: str, tmp_path: Path, smtp: SmtpCapture) -> None:
+    settings = configure(postgres_url, units_file=str(units_file(tmp_path)), smtp=smtp.settings(), intake={"reply_address": INTAKE_ADDRESS},
+                         web={"secret_key": "p" * 40})
+    assert settings.database_url.startswith("postgresql")
+    found = make_scenario()
+    add_users()
+    with serve(settings) as url:
+        office_sees_nothing(settings, found, url)
+
+
+def office_sees_nothing(settings: Settings, found: Scenario, base_url: str) -> None:
     office = logged_in(base_url, "vp79")
     coordinator = logged_in(base_url, "dieuphoi")
     driven = 0
