@@ -16,11 +16,15 @@ _migrated: set[str] = set()
 
 
 def configure(settings: Settings) -> Settings:
-    """Make `settings` this process's configuration (the CLI and tests call this first)."""
+    """Make `settings` this process's configuration (the CLI and tests call this first).
+
+    Tests pass None between cases to forget it; the next `settings()` reads it again.
+    """
     global _settings
     with _lock:
         _settings = settings
-    use_calendar(settings.business_calendar)  # the clocks count business time on this calendar
+    if settings is not None:
+        use_calendar(settings.business_calendar)  # the clocks count business time on this calendar
     return settings
 
 
