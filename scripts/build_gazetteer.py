@@ -85,6 +85,7 @@ def main() -> None:
     # A district's own full name, as the data writes it ("Thị xã Hoàng Mai"): another place's
     # guessed variant must not take it.
     actual = {unicodedata.normalize("NFC", info["district"]).lower() for districts in legacy["DICT_PROVINCE_DISTRICT"].values() for info in districts.values()}
+    guessed: dict[str, list[tuple[int, str]]] = defaultdict(list)  # a variant → (how well its type fits, code)
     for old_key, districts in legacy["DICT_PROVINCE_DISTRICT"].items():
         code = old_to_new[old_key]
         for info in districts.values():
@@ -98,11 +99,21 @@ def main() -> None:
                 # what became a city. Rural districts became towns and towns cities, so those
                 # types are interchangeable; only an urban district ("quận") was ever a quận,
                 # which keeps "quận Hoàng Mai" (Hà Nội) apart from thị xã Hoàng Mai (Nghệ An).
+                # When two places share a guessed variant ("thị xã Tân Uyên": the former town of
+                # Bình Dương, and Lai Châu's rural district by a guessed type), the place whose
+                # own type is of the same sort as the variant's (town or city, rural district) keeps it.
                 prefixes = ["Huyện", "Thị xã", "Thành phố", "TP", "TX"] + (["Quận"] if info.get("districtType") == "Quận" else [])
+                urban = info.get("districtType") in ("Thành phố", "Thị xã", "Quận")
                 for prefix in prefixes:
                     variant = f"{prefix} {short}"
                     if variant == info["district"] or unicodedata.normalize("NFC", variant).lower() not in actual:
-                        add("district_full", variant, code)
+                        fits = (prefix != "Huyện") == urban
+                        guessed[unicodedata.normalize("NFC", variant).lower()].append((0 if fits else 1, code))
+    for variant, claims in guessed.items():
+        best = min(rank for rank, _code in claims)
+        for rank, code in claims:
+            if rank == best:
+                add("district_full", variant, code)
     for ward in Ward.iter_all():
         add("ward_full", ward.name, f"{int(ward.province_code):02d}")
     data = {kind: {phrase: sorted(codes) for phrase, codes in sorted(table.items())} for kind, table in entries.items()}
