@@ -194,6 +194,14 @@ def test_the_main_pages_have_no_serious_accessibility_violations(browser: Any, s
 
 
 def test_screenshots_of_the_queue_a_ticket_and_the_dashboard(browser: Any, site: Site) -> None:
+    from tests.escalation.conftest import citizen_email, ingest_email
+
+    # a queue with something in it: two more complaints waiting for review
+    for number, (subject, body) in enumerate((
+        ("Phản ánh chưa được hưởng trợ cấp thất nghiệp", "Tôi ở phường Hải Châu, Đà Nẵng, nộp hồ sơ hưởng trợ cấp thất nghiệp đã 2 tháng nhưng vẫn chưa được giải quyết."),
+        ("Khiếu nại bị từ chối thanh toán BHYT", "Bệnh viện ở Cần Thơ từ chối thanh toán BHYT khi tôi khám đúng tuyến, đề nghị BHXH kiểm tra."),
+    )):
+        assert ingest_email(citizen_email(subject, body, message_id=f"shot-{number}@dan.localhost"))
     saved = []
     for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page = log_in(browser, site, site.users["coordinator"], viewport).page
