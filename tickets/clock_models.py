@@ -39,6 +39,11 @@ class TicketClock(SQLModel, table=True):
     waiting_since: datetime | None = Field(default=None, sa_type=_tz())
     waiting_minutes: float = 0.0
     waiting_business_minutes: float = 0.0
+    # A coordinator changed a tag: how often, per family (a measure of the tagger).
+    corrections_type: int = 0
+    corrections_province: int = 0
+    corrections_category: int = 0
+    corrections_topic: int = 0
 
 
 class EscalationClock(SQLModel, table=True):

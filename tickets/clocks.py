@@ -32,6 +32,12 @@ CENTER_STATUSES = (TicketStatus.NEW.value, TicketStatus.TRIAGED.value)
 DONE_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
 ANSWER_EVENTS = ("first_response", "answer_sent", "reply_sent", "citizen_answered")
 SYSTEM_ACTORS = ("system", "")
+CORRECTION_COLUMNS = {
+    "insurance_types": "corrections_type",
+    "province_code": "corrections_province",
+    "category": "corrections_category",
+    "topics": "corrections_topic",
+}
 
 
 def _moment(event: TicketEvent) -> datetime:
@@ -80,6 +86,11 @@ def record_clock_event(session: Session, event: TicketEvent) -> None:
     _answer(session, clock, event, at)
     if event.kind == "status_changed":
         _status_changed(clock, str(event.data.get("previous")), str(event.data.get("status")), at)
+    if event.kind == "tags_corrected":
+        for family in event.data.get("changes") or {}:
+            column = CORRECTION_COLUMNS.get(str(family))
+            if column is not None:
+                setattr(clock, column, getattr(clock, column) + 1)
     if event.kind.startswith("escalation_") or event.kind == "office_answered":
         _escalation_event(session, event, at)
     session.add(clock)

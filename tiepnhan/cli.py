@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.escalations",
     "tiepnhan.commands.users",
     "tiepnhan.commands.bank",
+    "tiepnhan.commands.report",
 )
 
 HELP_OPTION_TEXT = "In hướng dẫn này rồi thoát."

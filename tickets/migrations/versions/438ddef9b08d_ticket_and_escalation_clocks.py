@@ -35,6 +35,10 @@ def upgrade() -> None:
     sa.Column('waiting_since', tickets.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('waiting_minutes', sa.Float(), nullable=False),
     sa.Column('waiting_business_minutes', sa.Float(), nullable=False),
+    sa.Column('corrections_type', sa.Integer(), nullable=False),
+    sa.Column('corrections_province', sa.Integer(), nullable=False),
+    sa.Column('corrections_category', sa.Integer(), nullable=False),
+    sa.Column('corrections_topic', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
     sa.PrimaryKeyConstraint('ticket_id')
     )

@@ -1,0 +1,50 @@
+"""Load a period's rows and compute one report (the one side-effecting step: reading)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from config.settings import ReportTargetsConfig
+from reports import rows
+from reports.model import Report
+from reports.period import Period
+from reports.quality import quality_report
+from reports.sla import sla_report
+from reports.volume import volume_report
+
+REPORTS = ("volume", "quality", "sla")
+Progress = Callable[[str], None]
+
+
+def build_report(
+    engine: Engine,
+    name: str,
+    period: Period,
+    by: str | None,
+    *,
+    targets: ReportTargetsConfig,
+    now: datetime,
+    unit_names: dict[str, str] | None = None,
+    progress: Progress = lambda step: None,
+) -> Report:
+    with Session(engine) as session:
+        if name == "volume":
+            progress("đọc phiếu")
+            tickets = rows.load_tickets(session, period)
+            progress("đọc thư")
+            messages = rows.load_messages(session, period)
+            return volume_report(tickets, messages, period, by, unit_names)
+        if name == "quality":
+            progress("đọc phiếu")
+            tickets = rows.load_tickets(session, period)
+            progress("đọc chuyển xử lý")
+            escalations, overdue = rows.load_escalations(session, period), rows.load_overdue_escalations(session, now)
+            return quality_report(tickets, escalations, overdue, period, by, targets, now, unit_names)
+        if name == "sla":
+            progress("đọc chuyển xử lý")
+            return sla_report(rows.load_escalations(session, period), rows.load_overdue_escalations(session, now), period, unit_names)
+    raise ValueError(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")

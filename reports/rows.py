@@ -1,0 +1,182 @@
+"""The rows a report reads: indexed columns of tickets, messages, clocks and a period's events.
+
+The only module of reports/ that touches the database. Each loader reads one period with one
+query over indexed columns (ticket.created_at, message.received_at, ticket_event.at, the clock
+tables), never the whole event log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlmodel import Session
+
+from reports.period import Period
+from tickets.clock_models import EscalationClock, TicketClock
+from tickets.models import Message, Ticket, TicketEvent
+
+OPEN_STATUSES = ("new", "triaged", "escalated", "unit_responded")
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    id: int
+    channel: str
+    source: str
+    province_code: str | None
+    category: str | None
+    insurance_types: tuple[str, ...]
+    status: str
+    opened_at: datetime
+    unit_id: str | None = None  # the unit of its latest escalation
+    first_response_at: datetime | None = None
+    first_response_business_minutes: float | None = None
+    resolved_at: datetime | None = None
+    resolution_business_minutes: float | None = None
+    reopen_count: int = 0
+    first_action_at: datetime | None = None
+    first_action_by: str | None = None
+    corrections: tuple[int, int, int, int] = (0, 0, 0, 0)  # type, province, category, topic
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    ticket: TicketRow
+    received_at: datetime
+    direction: str
+    is_auto_reply: bool
+    is_bounce: bool
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    id: int
+    ticket_id: int
+    unit_id: str
+    reroute_count: int
+    proposed_at: datetime
+    decided_at: datetime | None
+    review_business_minutes: float | None
+    sent_at: datetime | None
+    due_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledge_business_minutes: float | None
+    acknowledge_sla_met: bool | None
+    resolved_at: datetime | None
+    resolve_sla_met: bool | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    ticket_id: int
+    at: datetime
+    kind: str
+    actor: str
+    families: tuple[str, ...] = ()  # for tags_corrected: which tag families changed
+
+
+def _ticket_columns() -> list[Any]:
+    return [
+        Ticket.id, Ticket.channel, Ticket.source, Ticket.province_code, Ticket.category, Ticket.insurance_types, Ticket.status, Ticket.created_at,
+        TicketClock.first_response_at, TicketClock.first_response_business_minutes, TicketClock.resolved_at,
+        TicketClock.resolution_business_minutes, TicketClock.reopen_count, TicketClock.first_action_at, TicketClock.first_action_by,
+        TicketClock.corrections_type, TicketClock.corrections_province, TicketClock.corrections_category, TicketClock.corrections_topic,
+    ]  # fmt: skip
+
+
+def _ticket_row(values: Any, units: dict[int, str]) -> TicketRow:
+    (tid, channel, source, province, category, types, status, opened, fr_at, fr_bm, res_at, res_bm, reopen, fa_at, fa_by, *fixes) = values
+    return TicketRow(
+        id=tid, channel=channel, source=source, province_code=province, category=category, insurance_types=tuple(sorted(types or ())),
+        status=status, opened_at=opened, unit_id=units.get(tid), first_response_at=fr_at, first_response_business_minutes=fr_bm,
+        resolved_at=res_at, resolution_business_minutes=res_bm, reopen_count=reopen or 0, first_action_at=fa_at, first_action_by=fa_by,
+        corrections=tuple(n or 0 for n in fixes),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _latest_units(session: Session, condition: Any) -> dict[int, str]:
+    query = (
+        select(EscalationClock.ticket_id, EscalationClock.unit_id)
+        .join(Ticket, Ticket.id == EscalationClock.ticket_id)  # type: ignore[arg-type]
+        .where(condition)
+        .order_by(EscalationClock.escalation_id)
+    )
+    return {tid: unit for tid, unit in session.execute(query)}
+
+
+def load_tickets(session: Session, period: Period) -> list[TicketRow]:
+    """Tickets opened in the period, with their clocks."""
+    begin, end = period.utc_bounds()
+    opened = and_(Ticket.created_at >= begin, Ticket.created_at < end)  # type: ignore[arg-type, operator]
+    units = _latest_units(session, opened)
+    query = select(*_ticket_columns()).outerjoin(TicketClock, TicketClock.ticket_id == Ticket.id).where(opened)  # type: ignore[arg-type]
+    return [_ticket_row(values, units) for values in session.execute(query)]
+
+
+def load_open_tickets(session: Session) -> list[TicketRow]:
+    """Every ticket still open now (the backlog), by the status index."""
+    condition = Ticket.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+    units = _latest_units(session, condition)
+    query = select(*_ticket_columns()).outerjoin(TicketClock, TicketClock.ticket_id == Ticket.id).where(condition)  # type: ignore[arg-type]
+    return [_ticket_row(values, units) for values in session.execute(query)]
+
+
+def load_messages(session: Session, period: Period) -> list[MessageRow]:
+    """Messages received in the period, each with its ticket's grouping columns."""
+    begin, end = period.utc_bounds()
+    query = (
+        select(Message.received_at, Message.direction, Message.is_auto_reply, Message.is_bounce, *_ticket_columns())
+        .join(Ticket, Ticket.id == Message.ticket_id)  # type: ignore[arg-type]
+        .outerjoin(TicketClock, TicketClock.ticket_id == Ticket.id)  # type: ignore[arg-type]
+        .where(Message.received_at >= begin, Message.received_at < end)  # type: ignore[arg-type, operator]
+    )
+    tickets: dict[int, TicketRow] = {}
+    rows = []
+    for received, direction, auto, bounce, *ticket_values in session.execute(query):
+        ticket = tickets.get(ticket_values[0]) or tickets.setdefault(ticket_values[0], _ticket_row(ticket_values, {}))
+        rows.append(MessageRow(ticket=ticket, received_at=received, direction=direction, is_auto_reply=bool(auto), is_bounce=bool(bounce)))
+    return rows
+
+
+def _escalation_row(clock: EscalationClock) -> EscalationRow:
+    return EscalationRow(
+        id=clock.escalation_id, ticket_id=clock.ticket_id, unit_id=clock.unit_id, reroute_count=clock.reroute_count,
+        proposed_at=clock.proposed_at, decided_at=clock.decided_at, review_business_minutes=clock.review_business_minutes,
+        sent_at=clock.sent_at, due_at=clock.due_at, acknowledged_at=clock.acknowledged_at,
+        acknowledge_business_minutes=clock.acknowledge_business_minutes, acknowledge_sla_met=clock.acknowledge_sla_met,
+        resolved_at=clock.resolved_at, resolve_sla_met=clock.resolve_sla_met,
+    )  # fmt: skip
+
+
+def load_escalations(session: Session, period: Period) -> list[EscalationRow]:
+    """Escalations proposed or sent to their (last) unit in the period."""
+    begin, end = period.utc_bounds()
+    query = select(EscalationClock).where(
+        or_(
+            and_(EscalationClock.proposed_at >= begin, EscalationClock.proposed_at < end),  # type: ignore[arg-type, operator]
+            and_(EscalationClock.sent_at >= begin, EscalationClock.sent_at < end),  # type: ignore[arg-type, operator]
+        )
+    )
+    return [_escalation_row(clock) for clock in session.execute(query).scalars()]
+
+
+def load_overdue_escalations(session: Session, now: datetime) -> list[EscalationRow]:
+    """Sent, not answered, not resolved, past their deadline: overdue now."""
+    query = select(EscalationClock).where(
+        EscalationClock.acknowledged_at.is_(None),  # type: ignore[union-attr]
+        EscalationClock.resolved_at.is_(None),  # type: ignore[union-attr]
+        EscalationClock.due_at < now,  # type: ignore[arg-type, operator]
+    )
+    return [_escalation_row(clock) for clock in session.execute(query).scalars()]
+
+
+def load_person_events(session: Session, period: Period) -> list[EventRow]:
+    """The period's events done by people (not the system), by the (at) index."""
+    begin, end = period.utc_bounds()
+    query = select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.kind, TicketEvent.actor).where(
+        TicketEvent.at >= begin, TicketEvent.at < end, TicketEvent.actor != "system"  # type: ignore[arg-type, operator]
+    )
+    return [EventRow(ticket_id=t, at=a, kind=k, actor=actor) for t, a, k, actor in session.execute(query)]
