@@ -73,6 +73,16 @@ EVENT_KINDS = {
     "escalation_acknowledged": "Đơn vị đã phản hồi",
     "escalation_bounced": "Thư bị trả lại",
     "escalation_resolved": "Đóng chuyển xử lý",
+    # what people do on the web pages (tickets/actions.py, web/office_reply.py)
+    "tags_corrected": "Sửa nhãn",
+    "merged_from": "Gộp phiếu khác vào",
+    "merged_into": "Gộp vào phiếu khác",
+    "message_split": "Tách tin nhắn",
+    "reopened": "Mở lại phiếu",
+    "note_added": "Thêm ghi chú nội bộ",
+    "assigned": "Giao việc",
+    "office_answered": "Đơn vị trả lời trên trang",
+    "office_not_ours": "Đơn vị báo không thuộc thẩm quyền",
 }
 # The words for an event's data fields; a field not listed is shown by its key.
 EVENT_FIELDS = {
@@ -101,6 +111,9 @@ EVENT_FIELDS = {
     "permanent": "không thử lại",
     "attempt": "lần gửi",
     "due_at": "hạn",
+    "at": "lúc",
+    "by": "bởi",
+    "assignee": "người nhận",
 }
 CONFIDENCE_FAMILIES = {"insurance_types": "loại bảo hiểm", "province": "tỉnh/thành", "category": "phân loại"}
 NOTIFICATION_KINDS = {"escalation": "chuyển xử lý", "reminder": "thư nhắc", "digest": "thư tổng hợp"}
@@ -161,6 +174,13 @@ def _value_text(key: str, value: Any, tz: str) -> str:
         return "có" if value else "không"
     if isinstance(value, datetime):
         return format_time(value, tz)
+    if key in ("at", "due_at") and isinstance(value, str):
+        try:  # times arrive as ISO text once stored in the event's JSON
+            return format_time(datetime.fromisoformat(value), tz)
+        except ValueError:
+            return value
+    if key == "by" and value == "unit":
+        return "đơn vị"
     if key == "category":
         return category_label(str(value))
     if key in ("status", "previous"):
