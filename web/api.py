@@ -21,7 +21,9 @@ import json
 from typing import Any
 
 from sqlalchemy import func, select
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -352,8 +354,21 @@ async def reply_endpoint(request: Request) -> Response:
     return await run_in_threadpool(_reply, request, user, ticket_id, text)
 
 
-async def not_found(request: Request) -> Response:
-    return json_error(404, f"{NOT_FOUND} địa chỉ API này")
+HTTP_ERRORS = {404: f"{NOT_FOUND} địa chỉ API này", 405: "phương thức này không dùng được cho địa chỉ API này"}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 under /api/, as JSON in Vietnamese like every other API error."""
+    status = int(getattr(exc, "status_code", 500))
+    response = json_error(status, HTTP_ERRORS.get(status, "yêu cầu không hợp lệ"))
+    if status == 405 and (allow := getattr(exc, "headers", None) or {}).get("Allow"):
+        response.headers["allow"] = allow["Allow"]
+    return response
+
+
+def api_app(settings: Settings) -> Starlette:
+    """The API as its own small app, so its routing errors are JSON too."""
+    return Starlette(routes=api_routes(settings), exception_handlers={HTTPException: http_error})
 
 
 def api_routes(settings: Settings) -> list[BaseRoute]:

@@ -55,9 +55,9 @@ class SecurityHeaders:
 
 
 def create_web_routes(settings: Settings) -> list[BaseRoute]:
-    from web.api import api_routes
+    from web.api import api_app
 
-    routes: list[BaseRoute] = [*login_routes(), Mount("/api", routes=api_routes(settings), name="api")]
+    routes: list[BaseRoute] = [*login_routes(), Mount("/api", app=api_app(settings), name="api")]
     for module in PAGE_MODULES:
         routes.extend(importlib.import_module(module).routes(settings))
     routes.append(Mount(STATIC_PREFIX, app=StaticFiles(directory=STATIC_DIR), name="static"))

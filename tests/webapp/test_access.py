@@ -141,9 +141,22 @@ def test_coordinator_decisions_through_the_api(web_settings, smtp: SmtpCapture) 
         assert no_reason.status_code == 400 and "reason" in no_reason.json()["error"]
         moved = coordinator.post(f"/api/escalations/{second}/reroute", json={"to": "central-bhxh-policy", "note": "chế độ hưu"}, headers=headers)
         assert moved.status_code == 200 and moved.json()["unit"] == "central-bhxh-policy"
-        assert coordinator.get("/api/escalations/99999/approve").status_code == 405
+        assert coordinator.get("/api/escalations/99999/approve").json()["error"]  # 405, as JSON
         missing = coordinator.post("/api/escalations/99999/approve", json={}, headers=headers)
         assert missing.status_code == 404 and missing.json()["error"]
     with session_scope(runtime.engine()) as session:
         events = {(e.kind, e.actor) for e in session.query(TicketEvent).filter(TicketEvent.ticket_id.in_([hcm, hanoi]))}  # type: ignore[attr-defined]
     assert {("escalation_approved", "dieuphoi"), ("escalation_rerouted", "dieuphoi")} <= events
+
+
+def test_api_routing_errors_are_json_in_vietnamese(scenario: tuple[Settings, Scenario], base_url: str) -> None:
+    _, found = scenario
+    coordinator = logged_in(base_url, "dieuphoi")
+    unknown = coordinator.get("/api/khong-co")
+    assert unknown.status_code == 404 and unknown.json()["error"].startswith("không tìm thấy")
+    wrong_method = coordinator.get(f"/api/escalations/{found.hcm_escalation}/approve")
+    assert wrong_method.status_code == 405 and "phương thức" in wrong_method.json()["error"]
+    bad_id = coordinator.get("/api/tickets/abc")
+    assert bad_id.status_code == 400 and "abc" in bad_id.json()["error"]
+    bad_limit = coordinator.get("/api/tickets", params={"limit": "-1"})
+    assert bad_limit.status_code == 400 and "limit" in bad_limit.json()["error"]
