@@ -89,6 +89,25 @@ class TiepnhanCollector:
                 depth.add_metric([queue.name, state], getattr(queue, state))
         yield depth
         yield workers
+        yield from _service_gauges(engine, now)
+
+
+def _service_gauges(engine: Any, now: Any) -> Iterator[Metric]:
+    """Backlog, oldest waiting and overdue escalations (issue 15, reports/live.py)."""
+    from sqlmodel import Session
+
+    from reports.live import live_gauges
+
+    with Session(engine) as session:
+        gauges = live_gauges(session, now)
+    for name, help_text, value in (
+        ("tiepnhan_backlog_tickets", "Tickets still open", gauges.backlog),
+        ("tiepnhan_oldest_waiting_seconds", "Longest a ticket has now been waiting on the center", gauges.oldest_waiting_seconds),
+        ("tiepnhan_overdue_escalations", "Escalations sent, not answered, past their deadline", gauges.overdue_escalations),
+    ):
+        gauge = GaugeMetricFamily(name, help_text)
+        gauge.add_metric([], value)
+        yield gauge
 
 
 class MetricsEndpoint:
