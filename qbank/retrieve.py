@@ -49,9 +49,15 @@ class Suggestion:
 @dataclass(frozen=True)
 class IndexedEntry:
     entry: BankEntry
-    tokens: frozenset[str]  # of the question, phrasings and answer (to say which words matched)
-    question_tokens: frozenset[str]
+    # The distinct tokens of the question, phrasings and answer, space-separated (tokens hold no
+    # space): one string per entry keeps the cached index small and quick to read back; the set
+    # is made only for the few entries suggested (to say which words matched).
+    token_text: str
     topics: frozenset[str]
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        return frozenset(self.token_text.split(" "))
 
 
 @dataclass
@@ -113,7 +119,7 @@ def build_index(entries: Sequence[BankEntry]) -> BankIndex:
         questions.append(tokens)
         answers.append(answer_tokens)
         topics = frozenset(classify(None, text).topics)
-        indexed.append(IndexedEntry(entry, frozenset(tokens) | frozenset(answer_tokens), frozenset(tokens), topics))
+        indexed.append(IndexedEntry(entry, " ".join(sorted(set(tokens) | set(answer_tokens))), topics))
     return BankIndex(indexed, Ranker.of(questions), Ranker.of(answers))
 
 

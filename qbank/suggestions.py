@@ -10,7 +10,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from qbank.models import BankEntryRow
-from qbank.retrieve import DEFAULT_THRESHOLD, BankIndex, Suggestion, build_index, suggest
+from qbank.index_cache import cached_index
+from qbank.retrieve import DEFAULT_THRESHOLD, BankIndex, Suggestion, suggest
 from qbank.store import all_entries
 from tickets.models import Message, Ticket
 from tickets.normalized import Direction
@@ -36,7 +37,7 @@ def published_index(session: Session) -> BankIndex:
     with _lock:
         index = _cache.get(key)
     if index is None:
-        index = build_index(all_entries(session, statuses=("published",)))
+        index = cached_index(all_entries(session, statuses=("published",)))
         with _lock:
             for old in [k for k in _cache if k[0] == url]:
                 del _cache[old]

@@ -27,3 +27,9 @@ def sample_index(sample_bank: list[BankEntry]) -> BankIndex:
 @pytest.fixture(scope="session")
 def dev_queries() -> list[dict[str, Any]]:
     return [json.loads(line) for line in QUERIES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _own_index_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # qbank.index_cache writes under $XDG_CACHE_HOME: keep the tests' indexes out of the home directory.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))

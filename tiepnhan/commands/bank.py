@@ -121,9 +121,10 @@ def register(app: typer.Typer) -> None:
         file: Annotated[str, typer.Argument(help='các dòng JSON {"id","channel","subject","body"}; - là đầu vào chuẩn')] = "-",
     ) -> None:
         """Gợi ý tối đa 3 mục của ngân hàng câu hỏi cho mỗi dòng JSON (không cần cơ sở dữ liệu)."""
-        from qbank.retrieve import build_index, suggest
+        from qbank.index_cache import cached_index
+        from qbank.retrieve import suggest
 
-        index = build_index(_entries_from_file(bank_file))
+        index = cached_index(_entries_from_file(bank_file))
         if file != "-" and not Path(file).exists():
             fail(f"không có tệp {file}")
         stream = sys.stdin if file == "-" else Path(file).open(encoding="utf-8")
@@ -141,13 +142,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """hit@1, hit@3, MRR và tỉ lệ câu hỏi không có mục phù hợp được để trống gợi ý."""
         from qbank.evaluate import evaluate_bank, render
-        from qbank.retrieve import build_index
+        from qbank.index_cache import cached_index
 
         entries = _entries_from_file(bank_file) if bank_file else _published_from_database(ctx)
         if not queries.exists():
             fail(f"không có tệp {queries}")
         with queries.open(encoding="utf-8") as stream:
-            report = evaluate_bank(build_index(entries), list(read_lines(stream)))
+            report = evaluate_bank(cached_index(entries), list(read_lines(stream)))
         if as_json:
             typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         else:
