@@ -13,8 +13,10 @@ from classifiers.insurance import longest_cues, tag_insurance
 from classifiers.lexicon import lexicon
 from classifiers.province import find_province
 from classifiers.result import Classification, Evidence
+from classifiers.text import spaced
 
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
+SCAM_TOPIC = "lừa đảo"  # keywords.toml: a scam named; the insurances it names are its pretext
 SPAM_THRESHOLD = 2  # selling phrases that make a message an advertisement
 
 
@@ -31,6 +33,9 @@ def classify(subject: str | None, body: str, channel: str | None = None) -> Clas
     evidence: list[Evidence] = []
     longest = longest_cues(fields)
     insurance, topics, insurance_confidence = tag_insurance(fields, lex, evidence, longest)
+    if SCAM_TOPIC in topics and any(lex.scam_pretext.search(spaced(field.words)) for field in fields):
+        # "giả danh BHXH … hoàn tiền BHYT": the insurance is the scam's pretext, not the matter.
+        insurance = []
     if spam_score(fields, longest, evidence) >= SPAM_THRESHOLD:
         # Selling something (even "rút BHXH 1 lần" services): no insurance matter, no office.
         return Classification([], None, "other", [], {"insurance_types": 0.8, "province": 0.8, "category": 0.8}, evidence)

@@ -104,6 +104,7 @@ class Lexicon:
     subject_openings: dict[tuple[str, ...], str] = field(default_factory=dict)  # opening words → category
     service: re.Pattern[str] = NOTHING  # finds " bhxh ", " mot cua ": a message within the service
     hypothetical: re.Pattern[str] = NOTHING  # finds " neu ", " co bi ": words that make a complaint word a supposition
+    scam_pretext: re.Pattern[str] = NOTHING  # finds " gia danh ", " ke gian ": a scam whose pretext is the insurance
     legality_questions: re.Pattern[str] = NOTHING  # finds " co vi pham ", " co dung luat ": asking whether something is lawful
     action_requests: re.Pattern[str] = NOTHING  # finds " de nghi ", " khieu nai ": asking an office to act
 
@@ -209,6 +210,7 @@ def lexicon() -> Lexicon:
         shorthand=shorthand,
         service=phrase_finder(key_of(phrase) for phrase in keywords["service"]["words"]),
         hypothetical=phrase_finder(key_of(phrase) for phrase in keywords["hypothetical"]["before"]),
+        scam_pretext=phrase_finder(key_of(phrase) for phrase in keywords["scam_pretext"]["words"]),
         legality_questions=phrase_finder(key_of(phrase) for phrase in keywords["legality"]["questions"]),
         action_requests=phrase_finder(key_of(phrase) for phrase in keywords["legality"]["requests"]),
         subject_openings={key_of(phrase): label for label, phrases in keywords["subject_opening"].items() for phrase in phrases},

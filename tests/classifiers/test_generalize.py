@@ -80,3 +80,21 @@ def test_no_answer_from_the_page_is_a_complaint(body: str) -> None:
 
 def test_an_off_topic_question_to_the_page_stays_other() -> None:
     assert classify(None, "page có bán sách luật không?", "facebook_comment").category == "other"
+
+
+SCAMS = [
+    # an insurance named as a scam's pretext is not the matter
+    "Kẻ gian giả danh nhân viên bảo hiểm thất nghiệp lừa chuyển tiền, mọi người cẩn thận",
+    "Có người mạo danh BHXH gọi bảo tôi nộp 2 triệu để được hoàn tiền bảo hiểm y tế, tôi đã chuyển rồi",
+    "Beware: a scammer called me pretending to be from social insurance and asked for my bank OTP to pay my pension.",
+]
+
+
+@pytest.mark.parametrize("body", SCAMS)
+def test_an_insurance_named_as_a_scams_pretext_is_not_tagged(body: str) -> None:
+    assert classify(None, body, "facebook_comment").insurance_types == []
+
+
+def test_a_real_matter_that_mentions_a_transfer_keeps_its_insurance() -> None:
+    body = "Công ty chưa chuyển tiền đóng BHXH cho tôi 4 tháng, đề nghị kiểm tra."
+    assert classify(None, body, "facebook_message").insurance_types == ["BHXH"]
