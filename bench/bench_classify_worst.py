@@ -52,16 +52,19 @@ def main() -> None:
 
     rng = random.Random(12)
     worst: dict[str, float] = {}
+    worst_cpu: dict[str, float] = {}  # CPU time of this thread: steadier when the machine is shared
     for size in SIZES:
         for kind, text in hostile_texts(size, rng).items():
             for subject, body in ((text, ""), (None, text), (text, text)):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.thread_time()
                 classify(subject, body)
                 elapsed = (time.perf_counter() - started) * 1000
                 worst[kind] = max(worst.get(kind, 0.0), elapsed)
+                worst_cpu[kind] = max(worst_cpu.get(kind, 0.0), (time.thread_time() - cpu_started) * 1000)
     for kind, elapsed in sorted(worst.items(), key=lambda item: -item[1]):
-        print(f"{kind:26s} worst {elapsed:7.1f} ms")
+        print(f"{kind:26s} worst {elapsed:7.1f} ms (CPU {worst_cpu[kind]:6.1f} ms)")
     overall = max(worst.values())
+    print(f"worst per message in CPU time: {max(worst_cpu.values()):.1f} ms")
     print(f"inputs: {len(SIZES) * len(worst) * 3} (sizes {', '.join(f'{s:,}' for s in SIZES)} characters)")
     print(f"worst per message: {overall:.1f} ms (limit {LIMIT_MS:.0f} ms)")
     print(f"baseline (a dev-set message, mean): {ordinary_ms:.2f} ms; worst/baseline ratio {overall / ordinary_ms:.0f}")
