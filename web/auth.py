@@ -57,6 +57,8 @@ def auth_middleware(settings: Settings) -> list[Middleware]:
             http_header=CSRF_HEADER,
             cookie_secure=secure,
             cookie_samesite="Lax",
+            # Checked even without any cookie: a forged login would sign the victim in as the forger.
+            always_protect={"/login", "/logout"},
             skip_if_scope=lambda scope: str(scope.get("path", "")).startswith(CSRF_EXEMPT_PREFIXES),
             send_csrf_failed=_csrf_failed,
         ),

@@ -79,6 +79,9 @@ def test_a_forged_post_without_the_csrf_token_is_refused(scenario: tuple[Setting
     page_form = coordinator.post(f"/escalations/{found.hcm_escalation}/reject", data={"reason": "giả mạo"})
     assert page_form.status_code == 403
     assert escalation_of(found.hcm_ticket).status == "sent"  # nothing happened
+    # A login posted from elsewhere (no cookie at all) is refused too: no forged sign-in.
+    with httpx.Client(base_url=base_url, timeout=30) as stranger:
+        assert stranger.post("/login", data={"username": "dieuphoi", "password": PASSWORD}).status_code == 403
     # With a cookie AND a Bearer header, only the token counts: the cookie session is not used.
     token = issue_token(runtime.engine(), "lanhdao")
     as_viewer = coordinator.post(path, json={"reason": "x"}, headers={"Authorization": f"Bearer {token}"})
