@@ -142,6 +142,47 @@ class FacebookPageConfig(_Section):
         return self
 
 
+class ZaloAccountConfig(_Section):
+    """One Zalo Official Account (issue 18): its webhook signature and its API tokens."""
+
+    name: str = Field(min_length=1)
+    oa_id: str = Field(pattern=r"^\d{1,30}$")
+    app_id: str = Field(pattern=r"^\d{1,30}$")
+    app_secret: SecretStr | None = None  # the app's secret key: the token refresh call
+    app_secret_env: str | None = None
+    oa_secret_key: SecretStr | None = None  # the OA secret key: webhook signatures (X-ZEvent-Signature)
+    oa_secret_key_env: str | None = None
+    refresh_token: SecretStr | None = None  # the first one; later ones are stored (ingest/zalo/tokens.py)
+    refresh_token_env: str | None = None
+    api_url: str = "https://openapi.zalo.me/"
+    oauth_url: str = "https://oauth.zaloapp.com/"
+    timeout_seconds: float = Field(10.0, gt=0)
+    # Events whose timestamp is further than this from now are refused (403) as replays.
+    max_event_age_seconds: float = Field(600.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        for name in ("app_secret", "oa_secret_key", "refresh_token"):
+            data = _secret_from_env(data, name)
+        return data
+
+    @field_validator("api_url", "oauth_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("địa chỉ API Zalo phải bắt đầu bằng http:// hoặc https://")
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _check(self) -> ZaloAccountConfig:
+        if self.oa_secret_key is None:
+            raise ValueError(f"tài khoản Zalo OA {self.name!r} cần oa_secret_key hoặc oa_secret_key_env (để kiểm tra chữ ký webhook)")
+        if self.app_secret is None:
+            raise ValueError(f"tài khoản Zalo OA {self.name!r} cần app_secret hoặc app_secret_env (để làm mới mã truy cập)")
+        return self
+
+
 class SmtpConfig(_Section):
     host: str
     port: int = Field(587, ge=1, le=65535)
@@ -397,6 +438,7 @@ class Settings(BaseSettings):
     source_failing_threshold_minutes: float = Field(30.0, gt=0)
     mailboxes: list[MailboxConfig] = Field(default_factory=list)
     facebook_pages: list[FacebookPageConfig] = Field(default_factory=list)
+    zalo_accounts: list[ZaloAccountConfig] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
@@ -440,7 +482,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> Settings:
-        names = [m.name for m in self.mailboxes] + [p.name for p in self.facebook_pages]
+        names = [m.name for m in self.mailboxes] + [p.name for p in self.facebook_pages] + [z.name for z in self.zalo_accounts]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"tên nguồn (name) không được trùng nhau; bị trùng: {', '.join(duplicates)}")

@@ -35,10 +35,17 @@ def _parse_facebook(content: bytes, context: ParseContext) -> NormalizedMessage:
     return parse_facebook_item(content, context)
 
 
+def _parse_zalo(content: bytes, context: ParseContext) -> NormalizedMessage:
+    from ingest.zalo.normalize import parse_zalo_item
+
+    return parse_zalo_item(content, context)
+
+
 PARSERS: dict[str, Parser] = {
     "email": _parse_email,
     "facebook_message": _parse_facebook,
     "facebook_comment": _parse_facebook,
+    "zalo_message": _parse_zalo,
 }
 
 

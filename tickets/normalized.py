@@ -17,6 +17,7 @@ class Channel(enum.StrEnum):
     EMAIL = "email"
     FACEBOOK_MESSAGE = "facebook_message"
     FACEBOOK_COMMENT = "facebook_comment"
+    ZALO = "zalo"
 
 
 class Direction(enum.StrEnum):

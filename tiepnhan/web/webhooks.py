@@ -147,4 +147,64 @@ def webhook_routes(settings: Settings, engine: Callable[[], Engine] | None = Non
             return PlainTextResponse("Bad Request: not JSON", status_code=400)
         return JSONResponse({"received": len(found.items), "new": new, "ignored": found.ignored, "quarantined": len(extra)})
 
-    return [Route(PATH, handshake, methods=["GET"]), Route(PATH, receive, methods=["POST"])]
+    return [Route(PATH, handshake, methods=["GET"]), Route(PATH, receive, methods=["POST"]), zalo_webhook_route(settings, get_engine, enqueue)]
+
+
+# --- Zalo Official Account (issue 18): POST /webhooks/zalo ---------------------------------------
+ZALO_PATH = "/webhooks/zalo"
+
+
+def zalo_webhook_route(settings: Settings, get_engine: Callable[[], Engine], enqueue: bool = True) -> Route:
+    """Signed Zalo events (ingest/zalo/events.py): 403 before anything is stored for a missing,
+    wrong or stale signature; else stored (raw first) and answered 200 at once, the sender's name
+    asked for after the answer."""
+    import time as _time
+
+    from starlette.background import BackgroundTasks
+
+    from ingest.zalo import events as zalo_events
+    from ingest.zalo.intake import name_the_sender, store_event
+
+    def signed_by(body: bytes, payload: Any, header: str | None) -> list[Any]:
+        stamp = zalo_events.event_timestamp(payload)
+        return [a for a in settings.zalo_accounts if zalo_events.signature_matches(body, header, a.app_id, stamp, _secret(a.oa_secret_key))]
+
+    async def receive_zalo(request: Request) -> Response:
+        limits = settings.webhooks
+        try:
+            body = await read_limited_body(request, limits.max_body_bytes, limits.body_timeout_seconds)
+        except BodyRefused as problem:
+            log.warning("zalo webhook body refused", extra={"status": problem.status_code, "problem": str(problem)})
+            return refusal(problem)
+        try:  # the signed string holds the event's own timestamp: no JSON, nothing can be verified
+            payload: Any = parse_body(body)
+        except (NotJson, UnreadableJson):
+            payload = None
+        accounts = signed_by(body, payload, request.headers.get(zalo_events.SIGNATURE_HEADER))
+        if not accounts:
+            log.warning("zalo webhook refused: bad or missing signature", extra={"signed": zalo_events.SIGNATURE_HEADER in request.headers})
+            return PlainTextResponse("Forbidden", status_code=403)
+        account = accounts[0]
+        stamp = zalo_events.event_timestamp(payload)
+        assert stamp is not None  # a signature matched, so the timestamp was read
+        if not zalo_events.is_fresh(stamp, int(_time.time() * 1000), account.max_event_age_seconds):
+            log.warning("zalo webhook refused: stale timestamp", extra={"source": account.name})
+            return PlainTextResponse("Forbidden", status_code=403)
+        try:
+            event = zalo_events.read_event(payload, account.name, account.oa_id, body)
+        except Exception as exc:  # noqa: BLE001 - a signed body is kept whatever it holds
+            event = zalo_events.ZaloEvent([], problems=[f"{type(exc).__name__} while reading"])
+            log.exception("zalo webhook body could not be read")
+        extra = [zalo_events.unreadable_delivery(body, account.name, event.problems)] if event.problems else []
+        if enqueue:
+            _ensure_broker(settings)
+        new, raw_ids = await run_in_threadpool(store_event, get_engine(), account, event, extra, enqueue=enqueue)
+        log.info("zalo webhook received", extra={"source": account.name, "items": len(event.items), "new": new, "quarantined": len(extra),
+                                                 "follow": event.follow[0] if event.follow else None, "ignored": event.ignored})
+        tasks = BackgroundTasks()
+        inbound = [item for item in event.items if item.origin.get("event_name", "").startswith("user_")]
+        if new and inbound and enqueue:
+            tasks.add_task(run_in_threadpool, name_the_sender, get_engine(), account, str(inbound[0].origin["user_id"]), raw_ids)
+        return JSONResponse({"received": len(event.items), "new": new, "quarantined": len(extra)}, background=tasks)
+
+    return Route(ZALO_PATH, receive_zalo, methods=["POST"])
