@@ -32,6 +32,7 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("GET", "/metrics"): RouteRow(EVERYONE, public=True),
     ("GET", "/webhooks/facebook"): RouteRow(EVERYONE, public=True),
     ("POST", "/webhooks/facebook"): RouteRow(EVERYONE, public=True),
+    ("POST", "/webhooks/zalo"): RouteRow(EVERYONE, public=True),
     ("GET", "/login"): RouteRow(EVERYONE, public=True),
     ("POST", "/login"): RouteRow(EVERYONE, public=True),
     ("POST", "/logout"): RouteRow(EVERYONE, public=True),
