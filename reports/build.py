@@ -15,8 +15,10 @@ from reports.period import Period
 from reports.quality import quality_report
 from reports.sla import sla_report
 from reports.volume import volume_report
+from reports.workload import workload_report
+from tickets.business_time import active_calendar
 
-REPORTS = ("volume", "quality", "sla")
+REPORTS = ("volume", "quality", "sla", "workload")
 Progress = Callable[[str], None]
 
 
@@ -47,4 +49,7 @@ def build_report(
         if name == "sla":
             progress("đọc chuyển xử lý")
             return sla_report(rows.load_escalations(session, period), rows.load_overdue_escalations(session, now), period, unit_names)
+        if name == "workload":
+            progress("đọc việc đã làm")
+            return workload_report(rows.load_person_events(session, period), rows.load_first_acted(session, period), period, active_calendar())
     raise ValueError(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")

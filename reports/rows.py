@@ -180,3 +180,11 @@ def load_person_events(session: Session, period: Period) -> list[EventRow]:
         TicketEvent.at >= begin, TicketEvent.at < end, TicketEvent.actor != "system"  # type: ignore[arg-type, operator]
     )
     return [EventRow(ticket_id=t, at=a, kind=k, actor=actor) for t, a, k, actor in session.execute(query)]
+
+
+def load_first_acted(session: Session, period: Period) -> list[TicketRow]:
+    """Tickets a person first acted on in the period (by the clock's first_action_at index)."""
+    begin, end = period.utc_bounds()
+    condition = and_(TicketClock.first_action_at >= begin, TicketClock.first_action_at < end)  # type: ignore[arg-type, operator]
+    query = select(*_ticket_columns()).join(TicketClock, TicketClock.ticket_id == Ticket.id).where(condition)  # type: ignore[arg-type]
+    return [_ticket_row(values, {}) for values in session.execute(query)]

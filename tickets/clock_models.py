@@ -14,6 +14,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from tickets.dbtypes import UTCDateTime
+from tickets.models import Message, Ticket, TicketEvent
 
 
 def _tz() -> Any:
@@ -22,7 +23,11 @@ def _tz() -> Any:
 
 class TicketClock(SQLModel, table=True):
     __tablename__ = "ticket_clock"
-    __table_args__ = (Index("ix_ticket_clock_opened", "opened_at"), Index("ix_ticket_clock_resolved", "resolved_at"))
+    __table_args__ = (
+        Index("ix_ticket_clock_opened", "opened_at"),
+        Index("ix_ticket_clock_resolved", "resolved_at"),
+        Index("ix_ticket_clock_first_action", "first_action_at"),
+    )
 
     ticket_id: int = Field(primary_key=True, foreign_key="ticket.id")
     opened_at: datetime = Field(sa_type=_tz())  # the first inbound message
@@ -72,3 +77,9 @@ class EscalationClock(SQLModel, table=True):
     resolve_minutes: float | None = None
     resolve_business_minutes: float | None = None
     resolve_sla_met: bool | None = None
+
+
+# The indexes the reports read a period by (additive, on the core tables; migration 438ddef9b08d).
+Index("ix_ticket_created_at", Ticket.__table__.c.created_at)  # type: ignore[attr-defined]
+Index("ix_message_received_at", Message.__table__.c.received_at)  # type: ignore[attr-defined]
+Index("ix_ticket_event_at", TicketEvent.__table__.c.at)  # type: ignore[attr-defined]

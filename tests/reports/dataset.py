@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.reports.timeline import new_ticket, status, vn
 from tickets.db import session_scope
 from tickets.escalation_models import Escalation
-from tickets.models import Message, Ticket
+from tickets.models import Message, Ticket, TicketEvent
 from tickets.store import RawInput, add_event, save_raw_items
 
 NOW = vn(2025, 4, 1, 9)
@@ -79,3 +79,9 @@ def build_dataset(engine: Engine) -> None:
         _message(session, raw, t5, vn(2025, 2, 28, 10))
         _message(session, raw, t5, vn(2025, 3, 3, 8))
         status(session, t5, "new", "resolved", vn(2025, 2, 28, 11))
+    with session_scope(engine) as session:
+        # The events were written now; in the story each happened at its `at`.
+        for event in session.exec(select(TicketEvent)).all():
+            if isinstance(event.data.get("at"), str):
+                event.at = datetime.fromisoformat(event.data["at"])
+                session.add(event)

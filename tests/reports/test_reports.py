@@ -99,3 +99,14 @@ def test_sla_per_unit(engine: Engine) -> None:
     assert result.total is not None
     assert (result.total["sent"], result.total["answered_in_time"], result.total["overdue_now"]) == (3, 1, 1)
     assert result.total["sla_attainment"] == pytest.approx(1 / 3)
+
+
+def test_workload_per_person(engine: Engine) -> None:
+    rows = rows_by_group(report(engine, "workload"))
+    # dieu.phoi approved T1, T2, T3's escalations, resolved T1 and T3, corrected T3's tags (T5's
+    # resolution was in February); first acts: T1 after 60, T2 after 90, T3 after 30 + 90 business minutes
+    assert (rows["dieu.phoi"]["tickets_handled"], rows["dieu.phoi"]["decisions"], rows["dieu.phoi"]["answers_sent"]) == (3, 6, 0)
+    assert (rows["dieu.phoi"]["first_actions"], rows["dieu.phoi"]["first_action_median_h"]) == (3, 1.5)
+    assert (rows["dieu.phoi.2"]["tickets_handled"], rows["dieu.phoi.2"]["decisions"], rows["dieu.phoi.2"]["first_actions"]) == (1, 1, 0)
+    # A unit's answer is recorded as the first response, done by the unit
+    assert rows["province-79"]["answers_sent"] == 1
