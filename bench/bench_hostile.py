@@ -128,7 +128,7 @@ def main() -> None:
         print(f"{name} ({size / 1024:,.0f} KB)")
         print(f"  baseline email.message_from_bytes: {base_s:8.2f} s {base_mb:8.0f} MB peak  {base_outcome}")
         print(f"  parse_email:                       {our_s:8.2f} s {our_mb:8.0f} MB peak  {our_outcome}")
-        print(f"  ratio parse_email / baseline: time {our_s / base_s:.1f}x, memory {our_mb / max(base_mb, 1):.1f}x")
+        print(f"  ratio parse_email / baseline: time {our_s / base_s:.1f}x, memory {our_mb / max(base_mb, 1):.2f}x")
 
 
 if __name__ == "__main__":
