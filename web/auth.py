@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from asgi_csrf import asgi_csrf
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -179,7 +180,7 @@ def require_user(handler: Handler) -> Handler:
 
     @wraps(handler)
     async def guarded(request: Request) -> Response:
-        if current_user(request) is None:
+        if await run_in_threadpool(current_user, request) is None:  # the database, off the event loop
             return _unauthenticated(request)
         return await handler(request)
 
@@ -192,7 +193,7 @@ def require_roles(*roles: Role) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def guarded(request: Request) -> Response:
-            user = current_user(request)
+            user = await run_in_threadpool(current_user, request)  # the database, off the event loop
             if user is None:
                 return _unauthenticated(request)
             if user.role not in allowed:
@@ -210,7 +211,7 @@ def require_action(action: Action) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def guarded(request: Request) -> Response:
-            user = current_user(request)
+            user = await run_in_threadpool(current_user, request)  # the database, off the event loop
             if user is None:
                 return _unauthenticated(request)
             if not can(user, action):
