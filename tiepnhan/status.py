@@ -123,6 +123,9 @@ def source_statuses(settings: Settings, engine: Engine, now: datetime | None = N
     threshold = timedelta(minutes=settings.source_failing_threshold_minutes)
     statuses = [SourceStatus(spec.name, spec.kind, True) for spec in source_specs(settings)]
     known = {s.name for s in statuses}
+    # Zalo accounts are not polled (webhooks only): listed here with their refresh token's health.
+    statuses += [SourceStatus(z.name, "zalo", True) for z in settings.zalo_accounts if z.name not in known]
+    known = {s.name for s in statuses}
     statuses += [SourceStatus(name, row.kind, False) for name, row in sorted(health.items()) if name not in known]
     for status in statuses:
         row = health.get(status.name)
@@ -139,6 +142,10 @@ def source_statuses(settings: Settings, engine: Engine, now: datetime | None = N
             status.failing_too_long = bool(
                 status.configured and row.consecutive_errors > 0 and row.failing_since is not None and now - row.failing_since > threshold
             )
+        if status.kind == "zalo":
+            from ingest.zalo.tokens import account_token_warning
+
+            status.warning = status.warning or account_token_warning(engine, status.name, now)
         samples = delays.get(status.name, [])
         if samples:
             status.delay_median_seconds = round(statistics.median(samples), 3)
