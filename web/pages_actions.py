@@ -28,6 +28,7 @@ from web.pages_render import flash, user_of
 log = logging.getLogger(__name__)
 
 ANSWERABLE = (*AWAITING_REPLY, EscalationStatus.ACKNOWLEDGED.value)  # an office answers while its part is open
+OFFICE_OPEN_STATUSES = ANSWERABLE  # "not ours" and "resolved" likewise (tickets/actions.py checks again)
 MAX_TEXT = 10_000  # a note or an answer; longer is refused with a message, never cut silently
 MAX_LINE = 500  # a reason or a short note
 MANUAL_SLA_HOURS = 240.0
@@ -256,6 +257,50 @@ class Actions:
 
         return await self._ticket(request, Action.ASSIGN, act)
 
+    def _office(self, request: Request, action: Action, statuses: tuple[str, ...], decide: Callable[[User, FormData, int], str]) -> Any:
+        """An office's decision on its own escalation of this ticket (the newest one still open)."""
+
+        def act(user: User, form: FormData, ticket_id: int) -> str:
+            with Session(self.engine) as session:
+                mine = session.execute(
+                    select(Escalation.id)
+                    .where(Escalation.ticket_id == ticket_id, escalation_scope(user), Escalation.status.in_(statuses))  # type: ignore[attr-defined,arg-type]
+                    .order_by(Escalation.id.desc())  # type: ignore[union-attr]
+                    .limit(1)
+                ).scalar_one_or_none()
+            if mine is None:
+                raise FormProblem("Phiếu này không có lần chuyển nào của đơn vị đang mở cho việc này.")
+            return decide(user, form, mine)
+
+        return self._ticket(request, action, act)
+
+    async def office_acknowledge(self, request: Request) -> Response:
+        from tickets.actions import office_acknowledge
+
+        def decide(user: User, form: FormData, escalation_id: int) -> str:
+            office_acknowledge(self.engine, escalation_id, user.name)
+            return "Đã báo trung tâm: đơn vị đã nhận và đang xử lý."
+
+        return await self._office(request, Action.OFFICE_ACKNOWLEDGE, AWAITING_REPLY, decide)
+
+    async def office_not_ours(self, request: Request) -> Response:
+        from tickets.actions import office_not_ours
+
+        def decide(user: User, form: FormData, escalation_id: int) -> str:
+            office_not_ours(self.engine, escalation_id, user.name, text(form, "reason", required=True, what="lý do") or "")
+            return "Đã trả lại trung tâm để chuyển đơn vị khác; phiếu không còn trong danh sách của đơn vị."
+
+        return await self._office(request, Action.OFFICE_NOT_OURS, OFFICE_OPEN_STATUSES, decide)
+
+    async def office_resolve(self, request: Request) -> Response:
+        from tickets.actions import office_resolve
+
+        def decide(user: User, form: FormData, escalation_id: int) -> str:
+            office_resolve(self.engine, escalation_id, user.name, text(form, "note", what="ghi chú"))
+            return "Đã đánh dấu phần việc của đơn vị là đã giải quyết."
+
+        return await self._office(request, Action.OFFICE_RESOLVE, OFFICE_OPEN_STATUSES, decide)
+
     async def office_answer(self, request: Request) -> Response:
         """The office's answer, recorded exactly like the unit's emailed reply (web/office_reply.py)."""
         from web.office_reply import MAX_ANSWER_CHARS, record_office_answer
@@ -304,6 +349,9 @@ def action_routes(pages: Any) -> list[BaseRoute]:
         Route("/tickets/{ticket_id:int}/note", actions.note, methods=["POST"], name="page_note"),
         Route("/tickets/{ticket_id:int}/assign", actions.assign, methods=["POST"], name="page_assign"),
         Route("/tickets/{ticket_id:int}/office/answer", actions.office_answer, methods=["POST"], name="page_office_answer"),
+        Route("/tickets/{ticket_id:int}/office/acknowledge", actions.office_acknowledge, methods=["POST"], name="page_office_acknowledge"),
+        Route("/tickets/{ticket_id:int}/office/not-ours", actions.office_not_ours, methods=["POST"], name="page_office_not_ours"),
+        Route("/tickets/{ticket_id:int}/office/resolve", actions.office_resolve, methods=["POST"], name="page_office_resolve"),
     ]
 
 
@@ -311,4 +359,5 @@ def action_routes(pages: Any) -> list[BaseRoute]:
 AVAILABLE = frozenset({
     Action.APPROVE, Action.REROUTE, Action.REJECT, Action.ESCALATE, Action.RESOLVE, Action.OFFICE_ANSWER,
     Action.TAG_CORRECT, Action.MERGE, Action.SPLIT, Action.REOPEN, Action.NOTE, Action.ASSIGN,
+    Action.OFFICE_ACKNOWLEDGE, Action.OFFICE_NOT_OURS, Action.OFFICE_RESOLVE,
 })

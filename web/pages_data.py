@@ -377,7 +377,7 @@ def find_tickets(session: Session, user: User, filters: TicketFilters, now: date
 OFFICE_OPEN = {
     "office_acknowledge": ("sent", "overdue"),
     "office_answer": ("sent", "overdue", "acknowledged"),
-    "office_not_ours": ("sent", "overdue"),
+    "office_not_ours": ("sent", "overdue", "acknowledged"),
     "office_resolve": ("sent", "overdue", "acknowledged"),
 }
 

@@ -255,3 +255,20 @@ def test_a_coordinator_corrects_tags_notes_assigns_resolves_and_reopens_from_the
     # a bad form is refused with a message, and nothing changes
     answer = page.request.post(f"/tickets/{hostile}/merge", form={"into": "không phải số", "csrftoken": page.locator("input[name=csrftoken]").first.input_value()})
     assert answer.ok and "là một số" in answer.text()
+
+
+def test_an_office_acknowledges_then_hands_a_ticket_back_and_loses_sight_of_it(browser: Any, site: Site) -> None:
+    hanoi, hanoi_escalation = site.tickets["hanoi"], site.escalations["hanoi"]
+    office = log_in(browser, site, "bhxh01").page
+    office.goto(f"/tickets/{hanoi}")
+    office.get_by_role("button", name="Đã nhận").click()
+    assert "đã nhận" in office.locator(".flash-success").inner_text()
+    assert escalation(hanoi_escalation).status == "acknowledged"
+    office.get_by_label("Lý do, đơn vị nên nhận").fill("Công dân hưởng lương hưu tại Bắc Ninh")
+    office.get_by_role("button", name="Đề nghị chuyển lại").click()
+    assert "Đã trả lại trung tâm" in office.locator(".flash-success").inner_text()
+    assert escalation(hanoi_escalation).status == "proposed"
+    assert office.goto(f"/tickets/{hanoi}").status == 404
+    coordinator = log_in(browser, site, site.users["coordinator"]).page
+    card = coordinator.locator("article.queue-item", has_text=ticket_reference(hanoi))
+    assert card.count() == 1
