@@ -7,6 +7,7 @@ that support it, with their offsets in the original text, and a confidence.
 
 from __future__ import annotations
 
+from classifiers.calibration import calibrate
 from classifiers.category import find_category, spam_score
 from classifiers.fields import Field, read_fields
 from classifiers.insurance import longest_cues, tag_insurance
@@ -28,6 +29,20 @@ def _only_in_signature(fields: list[Field], evidence: list[Evidence], province: 
 
 
 def classify(subject: str | None, body: str, channel: str | None = None) -> Classification:
+    """Tags with calibrated confidences (`classifiers.calibration`): 0.8 means right 8 times in 10
+    on the labeled sets. A province's confidence is that of the province given; with no
+    province it stays the raw score."""
+    raw = classify_raw(subject, body, channel)
+    confidence = {
+        "insurance_types": calibrate("insurance_types", raw.confidence["insurance_types"]),
+        "province": calibrate("province", raw.confidence["province"]) if raw.province_code else raw.confidence["province"],
+        "category": calibrate("category", raw.confidence["category"]),
+    }
+    return Classification(raw.insurance_types, raw.province_code, raw.category, raw.topics, confidence, raw.evidence)
+
+
+def classify_raw(subject: str | None, body: str, channel: str | None = None) -> Classification:
+    """The tags with the rules' raw scores as confidences (what the calibration is fitted on)."""
     lex = lexicon()
     fields = read_fields(subject, body, lex)
     evidence: list[Evidence] = []
