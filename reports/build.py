@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from config.settings import ReportTargetsConfig
 from reports import rows
+from reports.acceptance import acceptance_report
 from reports.model import Report
 from reports.period import Period
 from reports.quality import quality_report
@@ -18,7 +19,7 @@ from reports.volume import volume_report
 from reports.workload import workload_report
 from tickets.business_time import active_calendar
 
-REPORTS = ("volume", "quality", "sla", "workload")
+REPORTS = ("volume", "quality", "sla", "workload", "acceptance")
 Progress = Callable[[str], None]
 
 
@@ -52,4 +53,8 @@ def build_report(
         if name == "workload":
             progress("đọc việc đã làm")
             return workload_report(rows.load_person_events(session, period), rows.load_first_acted(session, period), period, active_calendar())
+        if name == "acceptance":
+            progress("đọc phiếu và chuyển xử lý")
+            tickets, escalations = rows.load_tickets(session, period), rows.load_escalations(session, period)
+            return acceptance_report(tickets, escalations, period, targets, now, active_calendar())
     raise ValueError(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")

@@ -72,3 +72,15 @@ def test_mistakes_are_explained_in_vietnamese(database: str) -> None:
     ):
         result = CliRunner().invoke(app, ["report", *args], env={"TIEPNHAN_DATABASE_URL": database})
         assert result.exit_code == 2 and words in result.output, (args, result.output)
+
+
+def test_acceptance_pdf_reads_back_in_vietnamese(database: str, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    out = tmp_path / "nghiem-thu.pdf"
+    run(database, "acceptance", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "pdf", "--out", str(out))
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "Báo cáo nghiệm thu" in text and "01/03/2025" in text
+    assert "Đơn vị trả lời đúng hạn" in text and "chưa đạt tất cả chỉ tiêu" in text
+    assert "TN-000002, TN-000003" in text  # the tickets behind the units' breach
+    assert "33.3%" in text  # one of three answered in time

@@ -110,3 +110,21 @@ def test_workload_per_person(engine: Engine) -> None:
     assert (rows["dieu.phoi.2"]["tickets_handled"], rows["dieu.phoi.2"]["decisions"], rows["dieu.phoi.2"]["first_actions"]) == (1, 1, 0)
     # A unit's answer is recorded as the first response, done by the unit
     assert rows["province-79"]["answers_sent"] == 1
+
+
+def test_acceptance_targets_and_the_tickets_behind_each_breach(engine: Engine) -> None:
+    result = report(engine, "acceptance")
+    rows = rows_by_group(result)
+    # Questions T1 (390) and T3 (60) answered within 8 business hours: met
+    assert (rows["first_response"]["counted"], rows["first_response"]["within"], rows["first_response"]["met"]) == (2, 2, True)
+    # Resolution within 80 business hours: T1, T3 yes; T2 still open past its deadline: 2 of 3 < 80 %
+    assert (rows["resolution"]["counted"], rows["resolution"]["within"], rows["resolution"]["met"]) == (3, 2, False)
+    assert (rows["review"]["counted"], rows["review"]["within"], rows["review"]["met"]) == (3, 3, True)
+    # Units: in time once of three (T2's late answer, T3's never answered)
+    assert (rows["sla"]["counted"], rows["sla"]["within"], rows["sla"]["met"]) == (3, 1, False)
+    data = result.as_json()
+    from tickets.models import ticket_reference
+
+    t2, t3 = ticket_reference(2), ticket_reference(3)
+    assert data["breaches"] == {"first_response": [], "resolution": [t2], "review": [], "sla": [t2, t3]}
+    assert data["all_met"] is False

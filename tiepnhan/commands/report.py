@@ -1,4 +1,4 @@
-"""`tiepnhan report volume|quality|sla --from DATE --to DATE [--by ...] [--format ...] [--out FILE]`.
+"""`tiepnhan report volume|quality|sla|workload|acceptance --from DATE --to DATE [--by ...] [--format ...] [--out FILE]`.
 
 Figures over the stored clocks (reports/, docs/reports.md); dates are days in Vietnam.
 """
@@ -21,8 +21,7 @@ from tickets.directory import routing
 from tickets.models import utcnow
 from tiepnhan.commands.common import console, database, fail, load
 
-FORMATS = ("table", "json", "csv", "xlsx")
-BINARY_FORMATS = ("xlsx",)
+FORMATS = ("table", "json", "csv", "xlsx", "pdf")
 
 
 def _write(report: Report, fmt: str, out: Path | None) -> None:
@@ -31,7 +30,16 @@ def _write(report: Report, fmt: str, out: Path | None) -> None:
             fail("--format table chỉ in ra màn hình; để ghi tệp hãy chọn csv, json hoặc xlsx")
         console.print(to_table(report))
         return
-    data: bytes | str = to_xlsx(report) if fmt == "xlsx" else to_json(report) + "\n" if fmt == "json" else to_csv(report)
+    data: bytes | str
+    if fmt == "pdf":
+        from reports.pdf import FontMissing, to_pdf
+
+        try:
+            data = to_pdf(report)
+        except FontMissing as exc:
+            fail(str(exc))
+    else:
+        data = to_xlsx(report) if fmt == "xlsx" else to_json(report) + "\n" if fmt == "json" else to_csv(report)
     if out is None:
         if isinstance(data, bytes):
             fail(f"--format {fmt} cần --out TỆP (dữ liệu nhị phân không in ra màn hình)")
@@ -55,7 +63,7 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="định dạng: " + ", ".join(FORMATS))] = "table",
         out: Annotated[Path | None, typer.Option("--out", help="ghi vào tệp này thay vì in ra")] = None,
     ) -> None:
-        """Báo cáo khối lượng (volume), chất lượng phục vụ (quality), thời hạn của đơn vị (sla)."""
+        """Báo cáo khối lượng (volume), chất lượng phục vụ (quality), thời hạn của đơn vị (sla), công việc theo người (workload), nghiệm thu (acceptance)."""
         if name not in REPORTS:
             fail(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")
         if by is not None and by not in GROUPINGS:
