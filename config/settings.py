@@ -352,6 +352,9 @@ class BusinessCalendarConfig(_Section):
     extra_days_off: list[date] = Field(default_factory=list)
     # Saturdays worked in exchange for a bridge day off (the library lists the day off itself).
     make_up_working_days: list[date] = Field(default_factory=lambda: [date(2025, 4, 26), date(2026, 8, 22)])
+    # true: an escalation's sla_hours (rules, units) are working hours of this calendar, so its
+    # deadline skips nights, weekends and holidays; false: hours on the clock.
+    sla_in_business_hours: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -30,6 +30,7 @@ class BusinessCalendar:
     holiday_country: str = "VN"
     extra_days_off: frozenset[date] = frozenset()
     make_up_days: frozenset[date] = frozenset()
+    sla_in_business_hours: bool = False
 
     def is_working_day(self, day: date) -> bool:
         if day in self.make_up_days:
@@ -58,6 +59,7 @@ def calendar_from_config(config: BusinessCalendarConfig) -> BusinessCalendar:
         holiday_country=config.holiday_country,
         extra_days_off=frozenset(config.extra_days_off),
         make_up_days=frozenset(config.make_up_working_days),
+        sla_in_business_hours=config.sla_in_business_hours,
     )
 
 

@@ -293,4 +293,9 @@ def list_escalations(engine: Engine, status: str | None = None, unit: str | None
 
 
 def due_at(sent_at: datetime, sla_hours: float) -> datetime:
+    from tickets.business_time import active_calendar, add_business_hours
+
+    calendar = active_calendar()  # business_calendar.sla_in_business_hours (issue 15)
+    if calendar.sla_in_business_hours:
+        return add_business_hours(sent_at, sla_hours, calendar)
     return sent_at + timedelta(hours=sla_hours)

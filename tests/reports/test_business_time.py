@@ -95,3 +95,17 @@ def test_calendar_mistakes_are_reported_in_vietnamese() -> None:
         load_settings(None, business_calendar={"working_hours": ["sáng"]})
     with pytest.raises(ConfigError, match="vừa là ngày nghỉ vừa là ngày làm bù"):
         load_settings(None, business_calendar={"extra_days_off": ["2025-04-26"], "make_up_working_days": ["2025-04-26"]})
+
+
+def test_escalation_deadline_in_business_hours_when_configured() -> None:
+    from tickets.business_time import use_calendar
+    from tickets.escalations import due_at
+
+    sent = vn(2025, 1, 24, 15)  # Friday before Tết 2025
+    try:
+        use_calendar(BusinessCalendarConfig(sla_in_business_hours=True))
+        assert due_at(sent, 4) == vn(2025, 2, 3, 10).astimezone(UTC)
+        use_calendar(BusinessCalendarConfig())
+        assert due_at(sent, 4) == sent + timedelta(hours=4)
+    finally:
+        use_calendar(BusinessCalendarConfig())
