@@ -1,6 +1,7 @@
 """Choosing the score threshold from labeled questions, and checking it on others. Pure.
 
-The threshold is the lowest score at which questions no entry answers get no suggestion at
+The threshold is put on the best suggestion's score (the calibrated confidence, qbank.confidence),
+the lowest at which questions no entry answers get no suggestion at
 least `min_silence` of the time: the lowest such score keeps the most good suggestions.
 It is chosen on one half of the labeled questions and checked on the other (both ways), so
 the figures reported are for questions the threshold was not chosen on.
@@ -26,7 +27,9 @@ def unthresholded_runs(index: BankIndex, queries: Sequence[dict[str, Any]]) -> l
 
 
 def at_threshold(runs: Sequence[Run], threshold: float) -> BankReport:
-    return score_runs((qid, expected, [s for s in got if s.score >= threshold]) for qid, expected, got in runs)
+    """The figures had the threshold been `threshold`: retrieval shows a message's suggestions
+    when the best one's score (the confidence) clears it, all of them, or none."""
+    return score_runs((qid, expected, list(got) if got and got[0].score >= threshold else []) for qid, expected, got in runs)
 
 
 def choose_threshold(runs: Sequence[Run], min_silence: float = 0.8) -> float:

@@ -1,22 +1,25 @@
 """Suggestions from the question bank: BM25 (bm25s) over the tokens of qbank.represent, with the
 classifier's insurance type and topics as a prior. Pure given a loaded index.
 
-The score shown and compared with the threshold is the BM25 score of the entry divided by the
-BM25 score the query would give an entry made of its own tokens: a share of what the message
-could match at best, comparable across short and long messages (see docs/qbank.md).
+Entries are ranked by their BM25 score divided by the score the query would give an entry made
+of its own tokens (a share of what the message could match at best), with the prior. Whether to
+suggest anything is decided by the calibrated confidence of qbank.confidence, over features of
+that ranking; the best entry's score is that confidence (see docs/qbank.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import bm25s
 import numpy as np
 
 from classifiers.classify import classify
+from qbank.confidence import Calibrator, query_features, shipped_calibrator
 from qbank.entry import BankEntry
-from qbank.represent import Word, is_stopword, match_keys, read_bank_words, read_words, tokens_of
+from qbank.represent import BIGRAM_JOIN, Word, is_stopword, match_keys, read_bank_words, read_words, tokens_of
 
 # The prior: an entry of an insurance type the message names, or of a topic the classifier
 # found in both, is scored higher; an entry of another insurance type lower.
@@ -31,9 +34,9 @@ UNTAGGED = 0.6
 CATEGORY_PRIOR = {"question": 1.0, "complaint": 0.6, "other": 0.6}
 # The answer's words count, less than the question's.
 ANSWER_WEIGHT = 0.5
-# Below this score no suggestion is shown (calibrated on the dev queries, docs/qbank.md).
-DEFAULT_THRESHOLD = 0.33
 MAX_SUGGESTIONS = 3
+# Below this confidence no suggestion is shown (fitted on the dev queries with the calibrator).
+DEFAULT_THRESHOLD = shipped_calibrator().threshold
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ class BankIndex:
     entries: list[IndexedEntry]
     questions: Ranker  # canonical question and alternative phrasings
     answers: Ranker
+    known_tokens: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.known_tokens = frozenset(self.questions.document_frequency) | frozenset(self.answers.document_frequency)
 
 
 def entry_text(entry: BankEntry) -> str:
@@ -131,7 +138,19 @@ def _matched_words(words: list[Word], tokens: frozenset[str]) -> tuple[str, ...]
     return tuple(seen)
 
 
-def suggest(
+@dataclass(frozen=True)
+class Ranking:
+    """One message against every entry: the words read, its tokens, each entry's score."""
+
+    words: list[Word]
+    query: list[str]
+    scores: np.ndarray
+    order: list[int]  # the best positions, best first, at most `limit`, none scoring 0
+    is_question: bool
+    is_tagged: bool
+
+
+def rank(
     index: BankIndex,
     subject: str | None,
     body: str,
@@ -139,19 +158,15 @@ def suggest(
     insurance_types: Sequence[str] | None = None,
     topics: Sequence[str] | None = None,
     category: str | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
     limit: int = MAX_SUGGESTIONS,
-) -> list[Suggestion]:
-    """The best entries for a message, best first, at most `limit`, none below `threshold`.
-
-    `insurance_types` and `topics` are the classifier's tags (a ticket's); when not given the
-    message is classified here."""
+) -> Ranking | None:
+    """BM25 shares with the prior, or None when the message has no word to match."""
     if not index.entries:
-        return []
+        return None
     words = read_words(subject, body)
     query = tokens_of(words)
     if not query:
-        return []
+        return None
     if insurance_types is None or topics is None or category is None:
         tags = classify(subject, body)
         insurance_types = tags.insurance_types if insurance_types is None else insurance_types
@@ -165,15 +180,63 @@ def suggest(
             scores[position] *= INSURANCE_MATCH if kind in query_insurance else INSURANCE_MISMATCH
         if query_topics and not query_topics.isdisjoint(item.topics):
             scores[position] *= TOPIC_MATCH
-    if not query_insurance and not query_topics:
+    tagged = bool(query_insurance or query_topics)
+    if not tagged:
         scores *= UNTAGGED
     scores *= CATEGORY_PRIOR.get(category or "", 1.0)
-    order = np.argsort(-scores, kind="stable")[:limit]
-    out = []
-    for position in order:
-        score = float(scores[position])
-        if score <= 0.0 or score < threshold:
-            break
-        item = index.entries[int(position)]
-        out.append(Suggestion(item.entry.id, score, _matched_words(words, item.tokens)))
-    return out
+    order = [int(p) for p in np.argsort(-scores, kind="stable")[:limit] if scores[p] > 0.0]
+    return Ranking(words, query, scores, order, category == "question", tagged)
+
+
+def ranking_features(index: BankIndex, ranking: Ranking) -> list[float]:
+    """qbank.confidence.FEATURES of a ranking with at least one entry."""
+    best = index.entries[ranking.order[0]].tokens
+    return query_features(
+        [float(ranking.scores[p]) for p in ranking.order[:2]],
+        ranking.query,
+        best,
+        index.known_tokens,
+        index.questions.idf,
+        BIGRAM_JOIN,
+        is_question=ranking.is_question,
+        is_tagged=ranking.is_tagged,
+    )
+
+
+def suggest(
+    index: BankIndex,
+    subject: str | None,
+    body: str,
+    *,
+    insurance_types: Sequence[str] | None = None,
+    topics: Sequence[str] | None = None,
+    category: str | None = None,
+    threshold: float | None = None,
+    limit: int = MAX_SUGGESTIONS,
+    calibrator: Calibrator | None | Literal["shipped"] = "shipped",
+) -> list[Suggestion]:
+    """The best entries for a message, best first, at most `limit`; none when the confidence is
+    below `threshold` (None: the calibrator's own).
+
+    The best entry's score is the calibrated probability that the right entry is among those
+    suggested (qbank/confidence.py); the others' scores are that probability times their BM25
+    share relative to the best's, so the order shows. `calibrator=None` gives the BM25 shares
+    themselves, each compared with the threshold (what the calibrator is fitted on).
+    `insurance_types` and `topics` are the classifier's tags (a ticket's); when not given the
+    message is classified here."""
+    ranking = rank(index, subject, body, insurance_types=insurance_types, topics=topics, category=category, limit=limit)
+    if ranking is None or not ranking.order:
+        return []
+    model = shipped_calibrator() if calibrator == "shipped" else calibrator
+    if model is None:
+        cut = 0.0 if threshold is None else threshold
+        kept = [(p, float(ranking.scores[p])) for p in ranking.order if ranking.scores[p] >= cut]
+    else:
+        confidence = model.probability(ranking_features(index, ranking))
+        if confidence < (model.threshold if threshold is None else threshold):
+            return []
+        best = float(ranking.scores[ranking.order[0]])
+        kept = [(p, confidence * float(ranking.scores[p]) / best) for p in ranking.order]
+    return [
+        Suggestion(index.entries[p].entry.id, score, _matched_words(ranking.words, index.entries[p].tokens)) for p, score in kept
+    ]

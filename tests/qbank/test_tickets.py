@@ -93,13 +93,15 @@ def test_repeated_questions_without_a_good_entry_are_clustered(engine: Engine) -
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         categories = {t.id: t.category for t in session.exec(select(Ticket)).all()}
+        # Near-topic questions are not always silenced (docs/qbank.md: 84% on dev, 75% held out):
+        # the clusters are made of those that got no suggestion.
+        unanswered = {i for i in ids if categories[i] == "question" and not suggestions_for_ticket(session, i)}
         clusters = unanswered_clusters(session, now - timedelta(hours=1), now + timedelta(hours=1))
         assert unanswered_clusters(session, now + timedelta(hours=1), now + timedelta(hours=2)) == []
-    questions = [i for i in ids if categories[i] == "question"]
-    assert len(questions) >= 4
+    assert len(unanswered & set(ids[:3])) >= 2 and len(unanswered & set(ids[3:])) == 2
     grouped = [set(c.ticket_ids) for c in clusters]
-    assert set(ids[:3]) & set(questions) in grouped
-    assert set(ids[3:]) & set(questions) in grouped
+    assert set(ids[:3]) & unanswered in grouped
+    assert set(ids[3:]) & unanswered in grouped
     assert all(answered not in g for g in grouped)
     assert {"thoi", "viec"} <= set(clusters[0].words)
 
