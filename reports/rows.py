@@ -39,6 +39,7 @@ class TicketRow:
     reopen_count: int = 0
     first_action_at: datetime | None = None
     first_action_by: str | None = None
+    first_action_business_minutes: float | None = None
     corrections: tuple[int, int, int, int] = (0, 0, 0, 0)  # type, province, category, topic
 
 
@@ -82,17 +83,17 @@ def _ticket_columns() -> list[Any]:
     return [
         Ticket.id, Ticket.channel, Ticket.source, Ticket.province_code, Ticket.category, Ticket.insurance_types, Ticket.status, Ticket.created_at,
         TicketClock.first_response_at, TicketClock.first_response_business_minutes, TicketClock.resolved_at,
-        TicketClock.resolution_business_minutes, TicketClock.reopen_count, TicketClock.first_action_at, TicketClock.first_action_by,
+        TicketClock.resolution_business_minutes, TicketClock.reopen_count, TicketClock.first_action_at, TicketClock.first_action_by, TicketClock.first_action_business_minutes,
         TicketClock.corrections_type, TicketClock.corrections_province, TicketClock.corrections_category, TicketClock.corrections_topic,
     ]  # fmt: skip
 
 
 def _ticket_row(values: Any, units: dict[int, str]) -> TicketRow:
-    (tid, channel, source, province, category, types, status, opened, fr_at, fr_bm, res_at, res_bm, reopen, fa_at, fa_by, *fixes) = values
+    (tid, channel, source, province, category, types, status, opened, fr_at, fr_bm, res_at, res_bm, reopen, fa_at, fa_by, fa_bm, *fixes) = values
     return TicketRow(
         id=tid, channel=channel, source=source, province_code=province, category=category, insurance_types=tuple(sorted(types or ())),
         status=status, opened_at=opened, unit_id=units.get(tid), first_response_at=fr_at, first_response_business_minutes=fr_bm,
-        resolved_at=res_at, resolution_business_minutes=res_bm, reopen_count=reopen or 0, first_action_at=fa_at, first_action_by=fa_by,
+        resolved_at=res_at, resolution_business_minutes=res_bm, reopen_count=reopen or 0, first_action_at=fa_at, first_action_by=fa_by, first_action_business_minutes=fa_bm,
         corrections=tuple(n or 0 for n in fixes),  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -125,19 +126,28 @@ def load_open_tickets(session: Session) -> list[TicketRow]:
 
 
 def load_messages(session: Session, period: Period) -> list[MessageRow]:
-    """Messages received in the period, each with its ticket's grouping columns."""
+    """Messages received in the period, each with its ticket's grouping columns (not its clock)."""
     begin, end = period.utc_bounds()
+    received = and_(Message.received_at >= begin, Message.received_at < end)  # type: ignore[arg-type, operator]
+    units = _latest_units(session, Ticket.id.in_(select(Message.ticket_id).where(received)))  # type: ignore[union-attr]
     query = (
-        select(Message.received_at, Message.direction, Message.is_auto_reply, Message.is_bounce, *_ticket_columns())
+        select(
+            Message.received_at, Message.direction, Message.is_auto_reply, Message.is_bounce,
+            Ticket.id, Ticket.channel, Ticket.source, Ticket.province_code, Ticket.category, Ticket.insurance_types, Ticket.status, Ticket.created_at,
+        )  # fmt: skip
         .join(Ticket, Ticket.id == Message.ticket_id)  # type: ignore[arg-type]
-        .outerjoin(TicketClock, TicketClock.ticket_id == Ticket.id)  # type: ignore[arg-type]
-        .where(Message.received_at >= begin, Message.received_at < end)  # type: ignore[arg-type, operator]
+        .where(received)
     )
     tickets: dict[int, TicketRow] = {}
     rows = []
-    for received, direction, auto, bounce, *ticket_values in session.execute(query):
-        ticket = tickets.get(ticket_values[0]) or tickets.setdefault(ticket_values[0], _ticket_row(ticket_values, {}))
-        rows.append(MessageRow(ticket=ticket, received_at=received, direction=direction, is_auto_reply=bool(auto), is_bounce=bool(bounce)))
+    for received_at, direction, auto, bounce, tid, channel, source, province, category, types, status, opened in session.execute(query):
+        ticket = tickets.get(tid)
+        if ticket is None:
+            ticket = tickets[tid] = TicketRow(
+                id=tid, channel=channel, source=source, province_code=province, category=category,
+                insurance_types=tuple(sorted(types or ())), status=status, opened_at=opened, unit_id=units.get(tid),
+            )  # fmt: skip
+        rows.append(MessageRow(ticket=ticket, received_at=received_at, direction=direction, is_auto_reply=bool(auto), is_bounce=bool(bounce)))
     return rows
 
 

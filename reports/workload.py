@@ -36,7 +36,8 @@ def workload_report(events: Sequence[EventRow], first_acted: Sequence[TicketRow]
     waits: dict[str, list[float]] = defaultdict(list)
     for ticket in first_acted:
         if ticket.first_action_by and ticket.first_action_at:
-            waits[ticket.first_action_by].append(business_minutes(ticket.opened_at, ticket.first_action_at, calendar))
+            stored = ticket.first_action_business_minutes  # kept by the clock; computed for older rows
+            waits[ticket.first_action_by].append(stored if stored is not None else business_minutes(ticket.opened_at, ticket.first_action_at, calendar))
     rows: list[dict[str, Any]] = []
     for person in sorted(set(handled) | set(waits)):
         rows.append({

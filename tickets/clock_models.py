@@ -36,6 +36,7 @@ class TicketClock(SQLModel, table=True):
     first_response_business_minutes: float | None = None
     first_action_at: datetime | None = Field(default=None, sa_type=_tz())  # a person's first act on it
     first_action_by: str | None = Field(default=None, max_length=200)
+    first_action_business_minutes: float | None = None
     resolved_at: datetime | None = Field(default=None, sa_type=_tz())  # the latest resolution; None while reopened
     resolution_minutes: float | None = None
     resolution_business_minutes: float | None = None

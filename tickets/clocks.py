@@ -83,6 +83,7 @@ def record_clock_event(session: Session, event: TicketEvent) -> None:
         clock.opened_at = ticket.created_at  # the thread's first message arrived late
     if event.actor not in SYSTEM_ACTORS and clock.first_action_at is None and event.kind != "first_response":
         clock.first_action_at, clock.first_action_by = at, event.actor
+        clock.first_action_business_minutes = _span(clock.opened_at, at)[1]
     _answer(session, clock, event, at)
     if event.kind == "status_changed":
         _status_changed(clock, str(event.data.get("previous")), str(event.data.get("status")), at)

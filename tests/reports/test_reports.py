@@ -128,3 +128,11 @@ def test_acceptance_targets_and_the_tickets_behind_each_breach(engine: Engine) -
     t2, t3 = ticket_reference(2), ticket_reference(3)
     assert data["breaches"] == {"first_response": [], "resolution": [t2], "review": [], "sla": [t2, t3]}
     assert data["all_met"] is False
+
+
+def test_volume_by_unit_puts_messages_with_their_tickets_unit(engine: Engine) -> None:
+    rows = rows_by_group(report(engine, "volume", "unit"))
+    # T1's three March messages (and its answer) are with province-01; T5 was never escalated
+    assert (rows["province-01"]["tickets"], rows["province-01"]["messages"], rows["province-01"]["outbound"]) == (1, 2, 1)
+    assert (rows["central-cntt"]["tickets"], rows["central-cntt"]["messages"]) == (1, 2)
+    assert (rows[None]["tickets"], rows[None]["messages"]) == (1, 2)  # the spam T4 and T5's reply

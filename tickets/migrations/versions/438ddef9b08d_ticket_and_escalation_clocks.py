@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('first_response_business_minutes', sa.Float(), nullable=True),
     sa.Column('first_action_at', tickets.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('first_action_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('first_action_business_minutes', sa.Float(), nullable=True),
     sa.Column('resolved_at', tickets.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolution_minutes', sa.Float(), nullable=True),
     sa.Column('resolution_business_minutes', sa.Float(), nullable=True),
