@@ -56,11 +56,11 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_command(
         ctx: typer.Context,
-        name: Annotated[str, typer.Argument(help="báo cáo: " + ", ".join(REPORTS), show_default=False)],
+        name: Annotated[str, typer.Argument(metavar="|".join(REPORTS), help="tên báo cáo: khối lượng, chất lượng, thời hạn, công việc theo người, nghiệm thu", show_default=False)],
         date_from: Annotated[str, typer.Option("--from", help="ngày đầu kỳ (YYYY-MM-DD, theo giờ Việt Nam)", show_default=False)],
         date_to: Annotated[str, typer.Option("--to", help="ngày cuối kỳ, tính cả ngày này", show_default=False)],
-        by: Annotated[str | None, typer.Option("--by", help="nhóm theo: " + ", ".join(GROUPINGS))] = None,
-        fmt: Annotated[str, typer.Option("--format", help="định dạng: " + ", ".join(FORMATS))] = "table",
+        by: Annotated[str | None, typer.Option("--by", metavar="|".join(GROUPINGS), help="nhóm các dòng theo kênh, tỉnh/thành, đơn vị, loại bảo hiểm, phân loại, ngày, tuần hoặc tháng")] = None,
+        fmt: Annotated[str, typer.Option("--format", metavar="|".join(FORMATS), help="định dạng: bảng trên màn hình, json, csv, xlsx hoặc pdf")] = "table",
         out: Annotated[Path | None, typer.Option("--out", help="ghi vào tệp này thay vì in ra")] = None,
     ) -> None:
         """Báo cáo khối lượng (volume), chất lượng phục vụ (quality), thời hạn của đơn vị (sla), công việc theo người (workload), nghiệm thu (acceptance)."""
