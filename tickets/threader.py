@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, update
 from sqlmodel import Session
 
-from tickets.models import Message, ThreadKey, Ticket, utcnow
-from tickets.store import add_event, count_messages, register_thread_keys
+from tickets.models import Message, ThreadKey, Ticket, TicketStatus, utcnow
+from tickets.store import add_event, count_messages, register_thread_keys, set_status
 
 TICKET_REF = re.compile(r"^TN-(\d+)")
 
@@ -156,6 +156,10 @@ def _attach(session: Session, message: Message, ticket_id: int, created: bool) -
         ticket.subject, ticket.sender_address, ticket.sender_name = message.subject, message.sender_address, message.sender_name
         ticket.created_at = message.received_at
     ticket.updated_at = utcnow()
+    if not created and _reopens(message, ticket):
+        set_status(session, ticket, TicketStatus.TRIAGED if ticket.tagged_at else TicketStatus.NEW, "system", "tin nhắn mới sau khi đã giải quyết")
+        ticket.resolved_at = None
+        add_event(session, ticket_id, "reopened", "system", message_id=message.id)
     for waiting in [message, *adopted]:
         if waiting.direction == "outbound":
             responded = waiting.sent_at or waiting.received_at
@@ -176,6 +180,15 @@ def _attach(session: Session, message: Message, ticket_id: int, created: bool) -
     from tickets.search import refresh_search_text
 
     refresh_search_text(session, ticket_id)  # the ticket is found by its new text at once
+
+
+def _reopens(message: Message, ticket: Ticket) -> bool:
+    """A citizen writing again after resolution reopens the ticket (not an auto-reply or bounce, not
+    a unit's reply, which carries its reply token, and not a message that arrived before the resolution)."""
+    if not opens_ticket(message) or message.reply_token or ticket.status not in (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value):
+        return False
+    arrived = message.received_at or message.sent_at
+    return ticket.resolved_at is None or arrived is None or arrived > ticket.resolved_at
 
 
 def _adopt_waiting_messages(session: Session, ticket_id: int) -> list[Message]:

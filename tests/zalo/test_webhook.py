@@ -14,7 +14,7 @@ from tests.zalo.conftest import (
 from tests.zalo.zalo_server import ZaloServer
 from tickets.db import session_scope
 from tickets.escalations import resolve_ticket
-from tickets.models import Checkpoint, RawItem
+from tickets.models import Checkpoint, RawItem, TicketEvent
 
 
 def test_only_a_correct_fresh_signature_is_stored(web: str, engine: Engine) -> None:
@@ -103,7 +103,7 @@ def test_follow_unfollow_and_echoes_open_no_ticket(web: str, engine: Engine) -> 
     assert sorted(m.external_id for m in messages(engine) if m.ticket_id == ticket.id) == ["zalo:e-1", "zalo:m-after"]
 
 
-def test_a_message_after_resolution_joins_the_same_ticket(web: str, engine: Engine) -> None:
+def test_a_message_after_resolution_reopens_the_same_ticket(web: str, engine: Engine) -> None:
     assert send(web, user_event("user_send_text", "r-1", "Sổ BHXH của tôi sai ngày sinh", seconds_ago=60))[0] == 200
     process_all(engine)
     (ticket,) = tickets(engine)
@@ -113,6 +113,14 @@ def test_a_message_after_resolution_joins_the_same_ticket(web: str, engine: Engi
     process_all(engine)
     (again,) = tickets(engine)
     assert again.id == ticket.id and again.message_count == 2
+    assert again.status == "triaged" and again.resolved_at is None
+    with session_scope(engine) as session:
+        kinds = [e.kind for e in session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)).scalars()]  # type: ignore[arg-type]
+    assert kinds.count("reopened") == 1 and kinds.index("reopened") > kinds.index("status_changed")
+    assert send(web, oa_event("r-3", "Chúng tôi đang kiểm tra lại"))[0] == 200  # the OA's own reply reopens nothing more
+    process_all(engine)
+    resolve_ticket(engine, ticket.id, "coordinator", "đã sửa")
+    assert tickets(engine)[0].status == "resolved"
 
 
 def test_unknown_shapes_are_quarantined_never_500(web: str, engine: Engine) -> None:
