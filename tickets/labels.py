@@ -95,6 +95,7 @@ EVENT_FIELDS = {
     "adopted": "ghép vào phiếu",
     "insurance_types": "loại bảo hiểm",
     "province_code": "tỉnh/thành",
+    "province_candidate": "tỉnh/thành chưa chắc (chờ điều phối viên)",
     "category": "phân loại",
     "topics": "chủ đề",
     "confidence": "độ tin cậy",
@@ -185,7 +186,7 @@ def _value_text(key: str, value: Any, tz: str) -> str:
         return category_label(str(value))
     if key in ("status", "previous"):
         return TICKET_STATUSES.get(str(value), ESCALATION_STATUSES.get(str(value), str(value)))
-    if key == "province_code":
+    if key in ("province_code", "province_candidate"):
         return province_label(str(value))
     if key == "direction":
         return DIRECTIONS.get(str(value), str(value))

@@ -116,6 +116,16 @@ def request_text(session: Session, ticket_id: int) -> str:
     return "\n\n".join(session.execute(query).scalars().all())[:MAX_CLASSIFIED_CHARS]
 
 
+def stored_province(province: str | None, confidence: float) -> tuple[str | None, str | None]:
+    """(province to store, candidate left for a coordinator): a province whose calibrated
+    confidence is below `min_province_confidence` (routing file) is a candidate, not a tag."""
+    from tickets.routing_stage import min_province_confidence
+
+    if province is None or confidence >= min_province_confidence():
+        return province, None
+    return None, province
+
+
 def classify_ticket(engine: Engine, ticket_id: int) -> bool:
     """Tag a ticket. Returns False when a coordinator has locked its tags by hand."""
     from classifiers import classify
@@ -128,9 +138,12 @@ def classify_ticket(engine: Engine, ticket_id: int) -> bool:
         if ticket.tags_locked:
             return False
         evidence = list(result.to_json()["evidence"])  # type: ignore[call-overload]
+        # A province below the routing file's threshold is not stored: the ticket waits for a
+        # coordinator, who sees the candidate in the evidence and the "tagged" event.
+        province, candidate = stored_province(result.province_code, result.confidence.get("province", 0.0))
         new_tags = {
             "insurance_types": list(result.insurance_types),
-            "province_code": result.province_code,
+            "province_code": province,
             "category": result.category,
             "topics": list(result.topics),
         }
@@ -151,7 +164,7 @@ def classify_ticket(engine: Engine, ticket_id: int) -> bool:
             ticket.status = TicketStatus.TRIAGED.value
         session.add(ticket)
         if new_tags != old_tags:
-            add_event(session, ticket_id, "tagged", **new_tags, confidence=dict(result.confidence))
+            add_event(session, ticket_id, "tagged", **new_tags, confidence=dict(result.confidence), **({"province_candidate": candidate} if candidate else {}))
             if new_tags["province_code"] != old_tags["province_code"]:
                 from tickets.search import refresh_search_text
 

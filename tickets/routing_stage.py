@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 CLOSED_TICKET_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value, TicketStatus.SPAM.value)
 
 
+def min_province_confidence() -> float:
+    """The routing file's threshold under which a province is neither stored nor acted on."""
+    return routing(runtime.settings()).rules.min_province_confidence
+
+
 def trusted_province(ticket: Ticket, min_confidence: float) -> str | None:
     """The ticket's province when its confidence reaches the routing file's threshold; a
     province a coordinator set by hand (tags locked) is always trusted."""
