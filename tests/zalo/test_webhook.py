@@ -1,10 +1,14 @@
-"""POST /webhooks/zalo over real HTTP (uvicorn on loopback): signatures, freshness, events → tickets."""
+"""POST /webhooks/zalo over real HTTP (uvicorn on loopback): signatures, freshness, events → tickets.
+
+Every test runs on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -12,9 +16,17 @@ from tests.zalo.conftest import (
     OA_SECRET, USER, follow_event, messages, now_ms, oa_event, post, process_all, raw_count, send, sign, tickets, user_event,
 )
 from tests.zalo.zalo_server import ZaloServer
-from tickets.db import session_scope
+from tickets.db import dispose_engines, get_engine, migrate, session_scope
 from tickets.escalations import resolve_ticket
 from tickets.models import Checkpoint, RawItem, TicketEvent
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = get_engine(db_url)
+    migrate(engine)
+    yield engine
+    dispose_engines()
 
 
 def test_only_a_correct_fresh_signature_is_stored(web: str, engine: Engine) -> None:
