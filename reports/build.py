@@ -52,7 +52,7 @@ def build_report(
             return sla_report(rows.load_escalations(session, period), rows.load_overdue_escalations(session, now), period, unit_names)
         if name == "workload":
             progress("đọc việc đã làm")
-            return workload_report(rows.load_person_events(session, period), rows.load_first_acted(session, period), period, active_calendar())
+            return workload_report(rows.load_person_counts(session, period), rows.load_first_acted(session, period), period, active_calendar())
         if name == "acceptance":
             progress("đọc phiếu và chuyển xử lý")
             tickets, escalations = rows.load_tickets(session, period), rows.load_escalations(session, period)

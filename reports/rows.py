@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
 from reports.period import Period
@@ -68,15 +68,6 @@ class EscalationRow:
     acknowledge_sla_met: bool | None
     resolved_at: datetime | None
     resolve_sla_met: bool | None
-
-
-@dataclass(frozen=True)
-class EventRow:
-    ticket_id: int
-    at: datetime
-    kind: str
-    actor: str
-    families: tuple[str, ...] = ()  # for tags_corrected: which tag families changed
 
 
 def _ticket_columns() -> list[Any]:
@@ -183,13 +174,22 @@ def load_overdue_escalations(session: Session, now: datetime) -> list[Escalation
     return [_escalation_row(clock) for clock in session.execute(query).scalars()]
 
 
-def load_person_events(session: Session, period: Period) -> list[EventRow]:
-    """The period's events done by people (not the system), by the (at) index."""
+@dataclass(frozen=True)
+class PersonCounts:
+    actor: str
+    kinds: dict[str, int]  # events of each kind this person did in the period
+    tickets: int  # distinct tickets they acted on
+
+
+def load_person_counts(session: Session, period: Period) -> list[PersonCounts]:
+    """The period's events done by people (not the system), counted by the database (at index)."""
     begin, end = period.utc_bounds()
-    query = select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.kind, TicketEvent.actor).where(
-        TicketEvent.at >= begin, TicketEvent.at < end, TicketEvent.actor != "system"  # type: ignore[arg-type, operator]
-    )
-    return [EventRow(ticket_id=t, at=a, kind=k, actor=actor) for t, a, k, actor in session.execute(query)]
+    in_period = (TicketEvent.at >= begin, TicketEvent.at < end, TicketEvent.actor != "system")  # type: ignore[arg-type, operator]
+    kinds: dict[str, dict[str, int]] = {}
+    for actor, kind, count in session.execute(select(TicketEvent.actor, TicketEvent.kind, func.count()).where(*in_period).group_by(TicketEvent.actor, TicketEvent.kind)):
+        kinds.setdefault(actor, {})[kind] = int(count)
+    tickets = dict(session.execute(select(TicketEvent.actor, func.count(func.distinct(TicketEvent.ticket_id))).where(*in_period).group_by(TicketEvent.actor)).all())
+    return [PersonCounts(actor=actor, kinds=kinds[actor], tickets=int(tickets.get(actor, 0))) for actor in kinds]
 
 
 def load_first_acted(session: Session, period: Period) -> list[TicketRow]:
