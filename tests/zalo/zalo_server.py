@@ -30,7 +30,8 @@ class ZaloState:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh_calls: int = 0
     detail_calls: int = 0
-    detail_delay_seconds: float = 0.0
+    # When set, user detail answers only once this event is set (proves nobody waits for it).
+    detail_gate: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_refresh_token(self) -> str:
@@ -78,7 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer({"error": 404, "message": "not found"}, 404)
         with state.lock:
             state.detail_calls += 1
-        time.sleep(state.detail_delay_seconds)
+        if state.detail_gate is not None:
+            state.detail_gate.wait(timeout=30)
         expiry = state.access_tokens.get(self.headers.get("access_token") or "")
         if expiry is None or expiry < time.time():
             return self._answer({"error": -216, "message": "Access token is invalid"})
