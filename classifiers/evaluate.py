@@ -19,8 +19,8 @@ class Report:
     fp: Counter[tuple[str, str]] = field(default_factory=Counter)
     fn: Counter[tuple[str, str]] = field(default_factory=Counter)
     province_confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    # per family, per confidence bin (lower bound): [messages, right]; see reliability_table
-    reliability: dict[str, dict[float, list[int]]] = field(default_factory=dict)
+    # per family, per confidence bin (lower bound): [messages, right, sum of confidences]; see reliability_table
+    reliability: dict[str, dict[float, list[float]]] = field(default_factory=dict)
     wrong_province: int = 0  # a province given that is not the label's: the complaint goes to an office that cannot act
     misclassified: dict[str, list[str]] = field(default_factory=dict)
 
@@ -70,9 +70,11 @@ def evaluate(rows: Iterable[dict[str, Any]]) -> Report:
             family = {"insurance_types": "insurance_types", "province_code": "province", "category": "category"}[name]
             if name == "province_code" and got_province is None:
                 continue  # the province's confidence is that of a province given
-            cell = report.reliability.setdefault(name, {}).setdefault(_bin(result.confidence.get(family, 0.0)), [0, 0])
+            confidence = result.confidence.get(family, 0.0)
+            cell = report.reliability.setdefault(name, {}).setdefault(_bin(confidence), [0, 0, 0.0])
             cell[0] += 1
             cell[1] += int(ok)
+            cell[2] += confidence
         if got_province is not None and got_province != want_province:
             report.wrong_province += 1
         if got_province != want_province:
@@ -82,7 +84,7 @@ def evaluate(rows: Iterable[dict[str, Any]]) -> Report:
     return report
 
 
-RELIABILITY_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+RELIABILITY_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 
 
 def _bin(confidence: float) -> float:
@@ -90,11 +92,12 @@ def _bin(confidence: float) -> float:
 
 
 def reliability_table(report: Report) -> list[str]:
-    """Per family and confidence bin: how many tags, and how many of them were right."""
-    lines = ["reliability (confidence bin: tags, right):"]
+    """Per family and confidence bin: how many tags, their mean confidence, and the share right
+    (calibrated, the two agree)."""
+    lines = ["reliability (confidence bin: tags, mean confidence → share right):"]
     for name in ("insurance_types", "province_code", "category"):
         cells = report.reliability.get(name, {})
-        parts = [f"≥{bound:.1f}: {cells[bound][0]}, {cells[bound][1] / cells[bound][0]:.2f}" for bound in sorted(cells)]
+        parts = [f"≥{bound:.2f}: {cells[bound][0]:.0f}, {cells[bound][2] / cells[bound][0]:.2f} → {cells[bound][1] / cells[bound][0]:.2f}" for bound in sorted(cells)]
         lines.append(f"  {name}: " + "; ".join(parts))
     return lines
 

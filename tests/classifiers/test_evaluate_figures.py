@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from classifiers import classify
 from classifiers.evaluate import evaluate, headline, render
 
 
@@ -34,6 +37,8 @@ def test_the_reliability_table_counts_the_provinces_given_by_confidence() -> Non
     ]
     report = evaluate(rows)
     cells = report.reliability["province_code"]
-    assert sum(count for count, _right in cells.values()) == 2  # an empty province has no confidence to check
-    assert sum(right for _count, right in cells.values()) == 1
-    assert "reliability (confidence bin: tags, right):" in render(report)
+    assert sum(count for count, _right, _confidence in cells.values()) == 2  # an empty province has no confidence to check
+    assert sum(right for _count, right, _confidence in cells.values()) == 1
+    given = classify(None, "Tôi ở Cần Thơ, thẻ BHYT gia hạn ở đâu ạ?").confidence["province"]
+    assert sum(confidence for _count, _right, confidence in cells.values()) == pytest.approx(2 * given)  # the mean shown beside the share right
+    assert "reliability (confidence bin: tags, mean confidence → share right):" in render(report)
