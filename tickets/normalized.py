@@ -8,6 +8,7 @@ so threading, classification and routing are the same for every channel.
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -107,6 +108,27 @@ def safe_line(text: str) -> str:
     return _INLINE_SPACE.sub(" ", safe_text(text)).strip()
 
 
+# Ids and thread keys are stored in columns of 1,000 characters (and PostgreSQL refuses a longer
+# value). A sender's Message-ID has no length limit in practice (RFC 5322 sets none beyond the
+# line), so a longer id is kept as its start plus a hash of the whole: stable, so a reply naming
+# the same id still finds its thread, and short enough for every column.
+MAX_KEY_CHARS = 500
+MAX_CONTENT_TYPE_CHARS = 200  # the attachment.content_type column
+
+
+def bounded_key(key: str) -> str:
+    """`safe_line(key)`, with an over-long key replaced by its start and its SHA-256."""
+    key = safe_line(key)
+    if len(key) <= MAX_KEY_CHARS:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[:100]}~sha256:{digest}"
+
+
+def _optional_key(key: str | None) -> str | None:
+    return bounded_key(key) if key is not None else None
+
+
 def _safe_value(value: object) -> object:
     if isinstance(value, str):
         return safe_text(value)
@@ -125,20 +147,20 @@ def sanitized(message: NormalizedMessage) -> NormalizedMessage:
     """The message with `safe_text` applied to every text field: what every parser returns."""
     return replace(
         message,
-        external_id=safe_line(message.external_id),
+        external_id=bounded_key(message.external_id),
         sender_address=_optional_line(message.sender_address),
         sender_name=_optional_line(message.sender_name),
         subject=safe_line(message.subject),
         full_text=safe_text(message.full_text),
         clean_text=safe_text(message.clean_text),
-        parent_keys=tuple(safe_line(k) for k in message.parent_keys),
-        own_key=_optional_line(message.own_key),
+        parent_keys=tuple(bounded_key(k) for k in message.parent_keys),
+        own_key=_optional_key(message.own_key),
         ticket_ref=_optional_line(message.ticket_ref),
         reply_token=_optional_line(message.reply_token),
-        bounced_message_id=_optional_line(message.bounced_message_id),
+        bounced_message_id=_optional_key(message.bounced_message_id),
         recipients=tuple(safe_line(r) for r in message.recipients),
         attachments=tuple(
-            replace(a, filename=safe_line(a.filename), content_type=safe_line(a.content_type),
+            replace(a, filename=safe_line(a.filename), content_type=safe_line(a.content_type)[:MAX_CONTENT_TYPE_CHARS],
                     url=_optional_line(a.url), skipped_reason=_optional_line(a.skipped_reason))
             for a in message.attachments
         ),  # fmt: skip

@@ -18,7 +18,9 @@ NO_SUBJECT = "(không có tiêu đề)"
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _MESSAGE_ID_FIELD = re.compile(rb"(?im)^message-id[ \t]*:((?:.*)(?:\r?\n[ \t].*)*)")
 _TICKET_REF = re.compile(r"\[\s*TN[-\s]?(\d{1,9})\s*\]", re.IGNORECASE)
-_REPLY_TOKEN = re.compile(r"^[^+@\s]+\+(TN-\d+\.[a-z0-9]+)@", re.IGNORECASE)
+# Our tokens are 8 characters (notifiers.compose); a longer "secret" is not ours, and would not
+# fit the column.
+_REPLY_TOKEN = re.compile(r"^[^+@\s]+\+(TN-\d{1,9}\.[a-z0-9]{1,64})@", re.IGNORECASE)
 
 
 def safe_header(message: EmailMessage, name: str) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 
 from tickets.db import get_engine, migrate, session_scope
 from tickets.models import Message, RawItem, RawState, Ticket
-from tickets.pipeline import process_raw_item_now
+from tickets.pipeline import PermanentFailure, process_raw_item_now
 from tickets.store import RawInput, safe_error_text, save_raw_items
 from ingest.email import email_external_id
 
@@ -49,11 +49,56 @@ def test_a_nul_after_the_first_kilobyte_becomes_a_ticket(engine: Engine) -> None
         assert session.get(RawItem, raw_id).state == RawState.PROCESSED.value  # type: ignore[union-attr]
 
 
-def test_data_the_database_refuses_is_quarantined_once_without_its_parameters(engine: Engine) -> None:
-    # A Message-ID longer than the column: PostgreSQL raises DataError; SQLite stores it.
-    raw = _mail("x" * 3000 + "@example.vn", "CCCD " + CITIZEN_ID, "Số CCCD " + CITIZEN_ID)
-    raw_id = _store(engine, raw)
-    process_raw_item_now(engine, raw_id, 1 << 20)
+def test_an_over_long_message_id_still_becomes_a_ticket_and_its_reply_threads(engine: Engine) -> None:
+    # RFC 5322 sets no length for a Message-ID; the columns hold 1,000 characters.
+    long_id = "x" * 3000 + "@example.vn"
+    first = _store(engine, _mail(long_id, "Hỏi về sổ BHXH", "Xin hỏi chốt sổ ở đâu?"))
+    outcome = process_raw_item_now(engine, first, 1 << 20)
+    assert outcome is not None and outcome.ticket_id is not None
+    reply = _mail("reply@example.vn", "Re: Hỏi về sổ BHXH", "Tôi bổ sung thêm.").replace(
+        b"MIME-Version", f"In-Reply-To: <{long_id}>\r\nMIME-Version".encode()
+    )
+    second = process_raw_item_now(engine, _store(engine, reply), 1 << 20)
+    assert second is not None and second.ticket_id == outcome.ticket_id
+    with session_scope(engine) as session:
+        assert session.get(RawItem, first).state == RawState.PROCESSED.value  # type: ignore[union-attr]
+        ids = session.execute(select(Message.external_id)).scalars().all()
+        assert all(len(i) <= 1000 for i in ids)
+
+
+def test_a_reply_address_with_an_over_long_token_is_not_ours_and_still_a_ticket(engine: Engine) -> None:
+    raw = _mail("token@example.vn", "Hỏi về BHYT", "Xin hỏi thẻ BHYT.").replace(
+        b"To: hotro@example.vn", b"To: hotro+TN-000001." + b"a" * 400 + b"@example.vn"
+    )
+    outcome = process_raw_item_now(engine, _store(engine, raw), 1 << 20)
+    assert outcome is not None and outcome.ticket_id is not None
+    with session_scope(engine) as session:
+        assert session.execute(select(Message.reply_token)).scalar_one() is None
+
+
+def test_data_the_database_refuses_is_quarantined_once_without_its_parameters(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parser that (by a bug of ours) returns a value the database refuses: PostgreSQL raises
+    DataError, which is permanent (quarantined once, not retried), and the stored reason has no
+    SQL and no parameters. SQLite does not check lengths and stores it."""
+    from dataclasses import replace
+
+    from ingest import registry
+    from ingest.email import parse_email
+
+    def overlong_parser(content: bytes, context: registry.ParseContext):  # type: ignore[no-untyped-def]
+        message = parse_email(content, max_attachment_bytes=context.max_attachment_bytes)
+        return replace(message, reply_token="TN-000001." + "a" * 300 + CITIZEN_ID)  # the column holds 200
+
+    monkeypatch.setitem(registry.PARSERS, "overlong", overlong_parser)
+    raw = _mail("overlong@example.vn", "CCCD " + CITIZEN_ID, "Số CCCD " + CITIZEN_ID)
+    (saved,) = save_raw_items(engine, [RawInput("hotro", "overlong", email_external_id(raw), raw)])
+    raw_id = saved.raw_item_id
+    try:
+        process_raw_item_now(engine, raw_id, 1 << 20)
+    except PermanentFailure:  # the quarantine is re-raised to the caller (SQLite stores it)
+        pass
     with session_scope(engine) as session:
         item = session.get(RawItem, raw_id)
         assert item is not None
