@@ -142,10 +142,11 @@ def source_statuses(settings: Settings, engine: Engine, now: datetime | None = N
             status.failing_too_long = bool(
                 status.configured and row.consecutive_errors > 0 and row.failing_since is not None and now - row.failing_since > threshold
             )
-        if status.kind == "zalo":
+        if status.kind == "zalo" and status.configured:
             from ingest.zalo.tokens import account_token_warning
 
-            status.warning = status.warning or account_token_warning(engine, status.name, now)
+            account = next(z for z in settings.zalo_accounts if z.name == status.name)
+            status.warning = status.warning or account_token_warning(engine, account, now)
         samples = delays.get(status.name, [])
         if samples:
             status.delay_median_seconds = round(statistics.median(samples), 3)

@@ -123,5 +123,12 @@ def token_warning(state: dict[str, Any], now: datetime, warn_days: int = WARN_DA
     return None
 
 
-def account_token_warning(engine: Engine, name: str, now: datetime, warn_days: int = WARN_DAYS) -> str | None:
-    return token_warning(stored_state(engine, name), now, warn_days)
+NO_TOKEN_WARNING = ("Chưa có refresh token Zalo: đặt refresh_token hoặc refresh_token_env (tên người gửi sẽ không được lấy). "
+                    "No Zalo refresh token: set refresh_token or refresh_token_env.")
+
+
+def account_token_warning(engine: Engine, config: ZaloAccountConfig, now: datetime, warn_days: int = WARN_DAYS) -> str | None:
+    state = stored_state(engine, config.name)
+    if _pair(state) is None and _pair(state.get("received")) is None and config.refresh_token is None:
+        return NO_TOKEN_WARNING
+    return token_warning(state, now, warn_days)

@@ -106,3 +106,9 @@ def test_status_shows_the_account_and_its_refresh_token_warning(zalo: ZaloServer
     tokens.refresh(engine, config, ZaloClient(config), datetime.now(UTC))  # a refresh renews the refresh token too
     (status,) = source_statuses(settings, engine)
     assert status.warning is None
+
+
+def test_status_warns_when_an_account_has_no_refresh_token_at_all(zalo: ZaloServer, engine: Engine, tmp_path: Path) -> None:
+    settings = make_settings(str(engine.url), tmp_path, zalo_accounts=[account(zalo)])
+    (status,) = source_statuses(settings, engine)
+    assert status.warning == tokens.NO_TOKEN_WARNING
