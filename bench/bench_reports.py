@@ -171,6 +171,20 @@ def main() -> None:
     finally:
         dispose_engines()
         server.stop()
+        _stop_postmaster(tmp / "pg" / "data")
+
+
+def _stop_postmaster(data_dir: Path) -> None:
+    """The server runs under runuser when we are root; make sure the postmaster itself is gone."""
+    import os
+    import signal
+
+    pid_file = data_dir / "postmaster.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+        except (ProcessLookupError, ValueError):
+            pass
 
 
 if __name__ == "__main__":
