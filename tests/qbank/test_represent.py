@@ -69,3 +69,9 @@ def test_matched_words_are_as_written_without_greetings() -> None:
     got = suggest(index, None, "ad ơi cho em hỏi mat the bhyt thi cap lai o dau a", threshold=0.0)
     assert got and set(got[0].matched) >= {"mat", "the", "bhyt", "cap", "lai"}
     assert not {"ad", "ơi", "em"} & set(got[0].matched)
+
+
+def test_the_chat_pronoun_e_says_nothing_like_em() -> None:
+    # "cho e hỏi" is "cho em hỏi": neither pronoun is a token, so neither matches an entry.
+    assert tokens_of(read_words(None, "cho e hỏi thẻ bhyt")) == tokens_of(read_words(None, "cho em hỏi thẻ bhyt"))
+    assert "e" not in tokens_of(read_words(None, "e muốn rút bhxh"))

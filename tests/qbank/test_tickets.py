@@ -93,11 +93,14 @@ def test_repeated_questions_without_a_good_entry_are_clustered(engine: Engine) -
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         categories = {t.id: t.category for t in session.exec(select(Ticket)).all()}
-        # Near-topic questions are not always silenced (docs/qbank.md: 84% on dev, 75% held out):
-        # the clusters are made of those that got no suggestion.
-        unanswered = {i for i in ids if categories[i] == "question" and not suggestions_for_ticket(session, i)}
-        clusters = unanswered_clusters(session, now - timedelta(hours=1), now + timedelta(hours=1))
-        assert unanswered_clusters(session, now + timedelta(hours=1), now + timedelta(hours=2)) == []
+        # Near-topic questions (severance pay) sit close to the default threshold (docs/qbank.md):
+        # a stricter one here, so the test is about the clustering; the clusters are made of the
+        # questions that get no suggestion at it.
+        strict = 0.6
+        unanswered = {i for i in ids if categories[i] == "question" and not suggestions_for_ticket(session, i, strict)}
+        assert suggestions_for_ticket(session, answered, strict)
+        clusters = unanswered_clusters(session, now - timedelta(hours=1), now + timedelta(hours=1), strict)
+        assert unanswered_clusters(session, now + timedelta(hours=1), now + timedelta(hours=2), strict) == []
     assert len(unanswered & set(ids[:3])) >= 2 and len(unanswered & set(ids[3:])) == 2
     grouped = [set(c.ticket_ids) for c in clusters]
     assert set(ids[:3]) & unanswered in grouped
