@@ -63,6 +63,7 @@ class Dovecot:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        _wait_until_closed(self.port)
 
     def start(self) -> None:
         self.process = _spawn(self.binary, self.config)
@@ -71,6 +72,20 @@ class Dovecot:
 
 def _spawn(binary: str, config: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_until_closed(port: int) -> None:
+    """The master has exited, but its login processes may hold the listener a moment longer: a
+    restart that connected to them would think the new server up, then find nothing there."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                pass
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("dovecot's port is still open after it stopped")
 
 
 def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
