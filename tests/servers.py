@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from typing import NoReturn
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import pytest
 
@@ -36,3 +40,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_asgi(app: Any, **options: Any) -> Iterator[tuple[str, int]]:
+    """(base URL, port) of `app` on a real uvicorn server on a free loopback port, run in a
+    thread of this process for the duration; `options` go to uvicorn.Config (e.g. log_config)."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -23,7 +21,7 @@ from ingest.facebook.poller import FacebookPagePoller
 from tests.conftest import make_settings
 from tests.facebook.conftest import APP_SECRET, PAGE_TOKEN, VERIFY_TOKEN, all_messages, page_config, process_all, tickets_with_messages
 from tests.facebook.graph_server import GraphServer, ago
-from tests.servers import free_port
+from tests.servers import serve_asgi
 from tickets.db import session_scope
 from tickets.models import RawItem, TicketEvent
 from tiepnhan import runtime
@@ -38,17 +36,8 @@ def web(graph: GraphServer, engine: Engine, tmp_path: Path) -> Iterator[str]:
     page = {"name": "fanpage", "page_id": PAGE_ID, "access_token": PAGE_TOKEN, "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN,
             "graph_url": graph.url}
     settings: Settings = runtime.configure(make_settings(str(engine.url), tmp_path, facebook_pages=[page]))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_asgi(create_app(settings), log_config=None) as (url, _port):
+        yield url
 
 
 def get(url: str) -> tuple[int, str]:

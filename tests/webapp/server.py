@@ -3,19 +3,16 @@ the database the test configured; and the citizens' tickets made by the real pip
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
-import uvicorn
 from sqlalchemy import select
 
 from config.settings import Settings
 from tests.escalation.conftest import citizen_email, ingest_email
-from tests.servers import free_port
+from tests.servers import serve_asgi
 from tickets.db import session_scope
 from tickets.escalation_models import Escalation
 from tickets.escalations import approve
@@ -93,19 +90,8 @@ def serve(settings: Settings) -> Iterator[str]:
     """The app on a free loopback port, for the duration; yields its base URL."""
     from tiepnhan.web.app import create_app
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "web app did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_asgi(create_app(settings), log_level="warning") as (url, _port):
+        yield url
 
 
 def logged_in(base_url: str, name: str, password: str = PASSWORD) -> httpx.Client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -12,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from config.settings import ZaloAccountConfig
 from ingest.zalo.events import expected_signature
 from tests.conftest import make_settings
-from tests.servers import free_port
+from tests.servers import serve_asgi
 from tests.zalo.zalo_server import ZaloServer, ZaloState
 from tickets.db import session_scope
 from tickets.models import Message, RawItem, Ticket
@@ -59,17 +57,8 @@ def account_config(server: ZaloServer, refresh_token: str | None = None, **overr
 @pytest.fixture
 def web(zalo: ZaloServer, engine: Engine, tmp_path: Path) -> Iterator[str]:
     settings = runtime.configure(make_settings(str(engine.url), tmp_path, zalo_accounts=[account(zalo, zalo.state.issue_refresh_token())]))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_asgi(create_app(settings), log_config=None) as (url, _port):
+        yield url
 
 
 def now_ms(seconds_ago: float = 0) -> str:
