@@ -42,6 +42,7 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     VIEW_ADMIN = "view_admin"
     ANSWER_CITIZEN = "answer_citizen"
+    MANAGE_BANK = "manage_bank"  # the question bank's pages: edit entries, see unanswered clusters
 
 
 _COORDINATION = frozenset(
@@ -53,7 +54,7 @@ _COORDINATION = frozenset(
 _OFFICE = frozenset({Action.OFFICE_ACKNOWLEDGE, Action.OFFICE_ANSWER, Action.OFFICE_NOT_OURS, Action.OFFICE_RESOLVE})
 
 ALLOWED: dict[Role, frozenset[Action]] = {
-    Role.COORDINATOR: _COORDINATION,
+    Role.COORDINATOR: _COORDINATION | {Action.ANSWER_CITIZEN, Action.MANAGE_BANK},
     Role.OFFICE: _OFFICE,
     Role.VIEWER: frozenset(),
     Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.VIEW_ADMIN}),

@@ -4,7 +4,7 @@ A route added to the app without a row here fails tests/webapp/test_route_scope.
 page or API endpoint cannot ship without its scope being tested.
 
 `target` says which object the path's parameter names: "ticket", "escalation", "attachment",
-or None (a list, a form, or no parameter). `roles` are the roles that may use the route at all
+"bank_entry" (a question-bank entry: coordinators only, never an office), or None (a list, a form, or no parameter). `roles` are the roles that may use the route at all
 ("*" for everyone, including anonymous callers).
 """
 
@@ -69,4 +69,9 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("POST", "/tickets/{ticket_id:int}/reopen"): RouteRow(COORDINATOR, "ticket"),
     ("POST", "/tickets/{ticket_id:int}/note"): RouteRow(COORDINATOR | frozenset({"agent"}), "ticket"),
     ("POST", "/tickets/{ticket_id:int}/assign"): RouteRow(COORDINATOR, "ticket"),
+    # Question bank (web/pages_bank.py)
+    ("GET", "/bank"): RouteRow(COORDINATOR),
+    ("GET", "/bank/clusters"): RouteRow(COORDINATOR),
+    ("GET", "/bank/{entry_id:int}"): RouteRow(COORDINATOR, "bank_entry"),
+    ("POST", "/bank/{entry_id:int}"): RouteRow(COORDINATOR, "bank_entry"),
 }
