@@ -14,13 +14,20 @@ Definitions:
 - waiting: the time spent in `new` or `triaged`, when the center has to act.
 - escalation: review = proposed -> first decision; acknowledge = sent -> the unit's answer;
   resolve = sent -> resolved; a reroute restarts the unit's part with the new unit.
+
+Concurrency: two workers writing events of one ticket at once would both read its clock and the
+later commit would overwrite the earlier (a lost update). The first clock read of a transaction
+therefore takes the ticket's lock first (`SELECT … FOR UPDATE` on PostgreSQL, the database's
+writer lock on SQLite) and reads the clocks afresh under it, so the second worker waits and then
+sees the first one's changes. The ticket's lock covers its escalations' clocks too.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from tickets.business_time import active_calendar, business_minutes
@@ -32,6 +39,7 @@ CENTER_STATUSES = (TicketStatus.NEW.value, TicketStatus.TRIAGED.value)
 DONE_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
 ANSWER_EVENTS = ("first_response", "answer_sent", "reply_sent", "citizen_answered")
 SYSTEM_ACTORS = ("system", "")
+ClockT = TypeVar("ClockT", TicketClock, EscalationClock)
 CORRECTION_COLUMNS = {
     "insurance_types": "corrections_type",
     "province_code": "corrections_province",
@@ -57,8 +65,36 @@ def _span(start: datetime, end: datetime) -> tuple[float, float]:
     return wall, business_minutes(start, end, active_calendar())
 
 
+def _first_in_transaction(session: Session, name: str, key: int) -> bool:
+    """True the first time `key` is seen under `name` in the session's current transaction."""
+    transaction = session.get_transaction()
+    seen = session.info.get(name)
+    if seen is None or seen[0] is not transaction:
+        seen = session.info[name] = (transaction, set())
+    if key in seen[1]:
+        return False
+    seen[1].add(key)
+    return True
+
+
+def _lock_ticket_clocks(session: Session, ticket_id: int) -> bool:
+    """Take the ticket's lock once per transaction; True when it was taken just now (the clocks
+    must then be read afresh: one already in the session may be older than the lock)."""
+    if not _first_in_transaction(session, "clock_locks", ticket_id):
+        return False
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())  # type: ignore[arg-type]
+    else:  # SQLite has one writer at a time: a write takes its lock until the commit
+        session.execute(update(Ticket).where(Ticket.id == ticket_id).values(id=Ticket.id))  # type: ignore[arg-type]
+    return True
+
+
+def _read(session: Session, model: type[ClockT], key: int, fresh: bool) -> ClockT | None:
+    return session.get(model, key, populate_existing=fresh)
+
+
 def _ticket_clock(session: Session, ticket_id: int) -> TicketClock | None:
-    clock = session.get(TicketClock, ticket_id)
+    clock = _read(session, TicketClock, ticket_id, _lock_ticket_clocks(session, ticket_id))
     if clock is not None:
         return clock
     ticket = session.get(Ticket, ticket_id)
@@ -133,7 +169,8 @@ def _escalation_event(session: Session, event: TicketEvent, at: datetime) -> Non
     if not isinstance(escalation_id, int):
         return
     row = session.get(Escalation, escalation_id)
-    clock = session.get(EscalationClock, escalation_id)
+    # the ticket's lock is held (record_clock_event read its clock first); read this one afresh once
+    clock = _read(session, EscalationClock, escalation_id, _first_in_transaction(session, "escalation_clocks_read", escalation_id))
     kind = event.kind.removeprefix("escalation_")
 
     def row_time(field: str) -> datetime:
