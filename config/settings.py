@@ -12,13 +12,14 @@ Secrets are never written in the file when avoidable: every secret `x` may be gi
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.messages import error_message, location
@@ -76,6 +77,9 @@ class MailboxConfig(_Section):
     oauth2_token: SecretStr | None = None
     oauth2_token_env: str | None = None
     folders: list[str] = Field(default_factory=lambda: ["INBOX"], min_length=1)
+    # The address citizens write to; answers to them are sent From it (default: the username
+    # when it is an address, else smtp.from_address). See docs/answers.md.
+    address: str | None = None
     after_fetch: str = "keep"
     poll_interval_seconds: float = Field(60.0, gt=0)
     batch_size: int = Field(200, ge=1, le=5000)
@@ -335,6 +339,39 @@ class QuestionBankConfig(_Section):
     auto_answer: AutoAnswerConfig = Field(default_factory=AutoAnswerConfig)
 
 
+ANSWER_PLACEHOLDERS = frozenset({"name", "reference"})
+
+
+def _check_placeholders(field_name: str, template: str) -> str:
+    """Only {name} and {reference} may appear; a stray brace is a mistake said in Vietnamese."""
+    try:
+        names = {name for _text, name, _spec, _conv in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"answers.{field_name}: dấu ngoặc nhọn không khớp ({exc}); dùng {{{{ và }}}} để viết dấu ngoặc") from None
+    unknown = sorted(names - ANSWER_PLACEHOLDERS)
+    if unknown:
+        raise ValueError(
+            f"answers.{field_name}: không có chỗ điền {', '.join('{' + n + '}' for n in unknown)}; chỉ dùng được {{name}} (tên công dân) và {{reference}} (mã phiếu)"
+        )
+    return template
+
+
+class AnswersConfig(_Section):
+    """Greeting and signature wrapped around every answer to a citizen, per channel (issue 14).
+    {name}: the citizen's name (or "Quý ông/bà"), {reference}: the ticket's reference TN-000123."""
+
+    greeting_email: str = "Kính gửi {name},"
+    signature_email: str = "Trân trọng,\nTrung tâm Chăm sóc khách hàng BHXH Việt Nam\n(Mã phiếu {reference})"
+    greeting_chat: str = "Chào {name},"
+    signature_chat: str = "Trung tâm CSKH BHXH Việt Nam (mã phiếu {reference})"
+    anonymous_name: str = Field("Quý ông/bà", min_length=1)  # when the citizen's name is unknown
+
+    @field_validator("greeting_email", "signature_email", "greeting_chat", "signature_chat")
+    @classmethod
+    def _check_template(cls, value: str, info: ValidationInfo) -> str:
+        return _check_placeholders(str(info.field_name), value)
+
+
 # --- business calendar and report targets (issue 15) -----------------------------------------
 
 
@@ -452,6 +489,7 @@ class Settings(BaseSettings):
     question_bank: QuestionBankConfig = Field(default_factory=QuestionBankConfig)
     business_calendar: BusinessCalendarConfig = Field(default_factory=BusinessCalendarConfig)
     report_targets: ReportTargetsConfig = Field(default_factory=ReportTargetsConfig)
+    answers: AnswersConfig = Field(default_factory=AnswersConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -26,3 +26,14 @@ def send_escalation(escalation_id: int) -> None:
     outcome = deliver_escalation(runtime.settings(), runtime.engine(), escalation_id)
     if outcome is Outcome.RETRY:
         raise DeliveryDeferred(f"escalation {escalation_id}: delivery will be retried")
+
+
+@remember
+@dramatiq.actor(queue_name=QUEUE, broker=_broker())
+def send_answer(answer_id: int) -> None:
+    """An answer to a citizen (notifiers/answer_delivery.py); retried like an escalation."""
+    from notifiers.answer_delivery import deliver_answer
+
+    outcome = deliver_answer(runtime.settings(), runtime.engine(), answer_id)
+    if outcome is Outcome.RETRY:
+        raise DeliveryDeferred(f"answer {answer_id}: delivery will be retried")

@@ -104,4 +104,30 @@ def send_reminders(settings: Settings, engine: Engine, now: datetime | None = No
         if deliver_escalation(settings, engine, escalation_id, kind="reminder", now=now) is Outcome.SENT:
             reminded += 1
     alerted = alert_coordinators(settings, engine, overdue, now)
-    return {"deliveries": outcomes, "overdue": len(overdue), "reminded": reminded, "coordinators_alerted": alerted}
+    answers = resend_due_answers(settings, engine, now)
+    return {"deliveries": outcomes, "overdue": len(overdue), "reminded": reminded, "coordinators_alerted": alerted, "answers": answers}
+
+
+def due_answers(engine: Engine, now: datetime, stale_before: datetime) -> list[int]:
+    """Answers waiting out a backoff that is over, and claims left behind by a crashed sender."""
+    from tickets.answer_models import Answer, AnswerStatus
+
+    query = select(Answer.id).where(
+        or_(
+            and_(Answer.status == AnswerStatus.PENDING.value, or_(Answer.next_attempt_at.is_(None), Answer.next_attempt_at <= now)),  # type: ignore[arg-type, union-attr, operator]
+            and_(Answer.status == AnswerStatus.SENDING.value, Answer.claimed_at < stale_before),  # type: ignore[arg-type, operator]
+        )
+    ).order_by(Answer.id)  # type: ignore[arg-type]
+    with session_scope(engine) as session:
+        return [i for (i,) in session.execute(query).all()]
+
+
+def resend_due_answers(settings: Settings, engine: Engine, now: datetime) -> dict[str, int]:
+    from notifiers.answer_delivery import deliver_answer
+
+    stale_before = now - timedelta(minutes=settings.escalation.stale_send_minutes)
+    outcomes: dict[str, int] = {}
+    for answer_id in due_answers(engine, now, stale_before):
+        outcome = deliver_answer(settings, engine, answer_id, now=now)
+        outcomes[outcome.value] = outcomes.get(outcome.value, 0) + 1
+    return outcomes

@@ -22,6 +22,7 @@ TICKET_STATUSES = {
     "triaged": "đã phân loại",
     "escalated": "đã chuyển",
     "unit_responded": "đơn vị đã phản hồi",
+    "answered": "đã trả lời, chờ công dân",
     "resolved": "đã giải quyết",
     "closed": "đã đóng",
     "spam": "rác",

@@ -37,6 +37,7 @@ class TicketStatus(enum.StrEnum):
     TRIAGED = "triaged"
     ESCALATED = "escalated"
     UNIT_RESPONDED = "unit_responded"  # a unit answered an escalation: it is handling it (docs/routing.md)
+    ANSWERED = "answered"  # the center answered the citizen and waits on them (docs/answers.md)
     RESOLVED = "resolved"
     CLOSED = "closed"
     SPAM = "spam"

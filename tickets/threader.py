@@ -157,7 +157,8 @@ def _attach(session: Session, message: Message, ticket_id: int, created: bool) -
         ticket.created_at = message.received_at
     ticket.updated_at = utcnow()
     if not created and _reopens(message, ticket):
-        set_status(session, ticket, TicketStatus.TRIAGED if ticket.tagged_at else TicketStatus.NEW, "system", "tin nhắn mới sau khi đã giải quyết")
+        why = "công dân viết tiếp sau câu trả lời" if ticket.status == TicketStatus.ANSWERED.value else "tin nhắn mới sau khi đã giải quyết"
+        set_status(session, ticket, TicketStatus.TRIAGED if ticket.tagged_at else TicketStatus.NEW, "system", why)
         ticket.resolved_at = None
         add_event(session, ticket_id, "reopened", "system", message_id=message.id)
     for waiting in [message, *adopted]:
@@ -182,10 +183,14 @@ def _attach(session: Session, message: Message, ticket_id: int, created: bool) -
     refresh_search_text(session, ticket_id)  # the ticket is found by its new text at once
 
 
+REOPENED_BY_CITIZEN = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value, TicketStatus.ANSWERED.value)
+
+
 def _reopens(message: Message, ticket: Ticket) -> bool:
-    """A citizen writing again after resolution reopens the ticket (not an auto-reply or bounce, not
-    a unit's reply, which carries its reply token, and not a message that arrived before the resolution)."""
-    if not opens_ticket(message) or message.reply_token or ticket.status not in (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value):
+    """A citizen writing again after resolution, or after the center answered (`answered`, waiting
+    on the citizen), reopens the ticket (not an auto-reply or bounce, not a unit's reply, which
+    carries its reply token, and not a message that arrived before the resolution)."""
+    if not opens_ticket(message) or message.reply_token or ticket.status not in REOPENED_BY_CITIZEN:
         return False
     arrived = message.received_at or message.sent_at
     return ticket.resolved_at is None or arrived is None or arrived > ticket.resolved_at
