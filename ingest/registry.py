@@ -41,11 +41,25 @@ def _parse_zalo(content: bytes, context: ParseContext) -> NormalizedMessage:
     return parse_zalo_item(content, context)
 
 
+def _parse_portal(content: bytes, context: ParseContext) -> NormalizedMessage:
+    from ingest.portal.normalize import parse_portal_item
+
+    return parse_portal_item(content, context)
+
+
+def _parse_call(content: bytes, context: ParseContext) -> NormalizedMessage:
+    from ingest.calls.normalize import parse_call_item
+
+    return parse_call_item(content, context)
+
+
 PARSERS: dict[str, Parser] = {
     "email": _parse_email,
     "facebook_message": _parse_facebook,
     "facebook_comment": _parse_facebook,
     "zalo_message": _parse_zalo,
+    "portal_question": _parse_portal,
+    "call_summary": _parse_call,
 }
 
 

@@ -19,6 +19,8 @@ class Channel(enum.StrEnum):
     FACEBOOK_MESSAGE = "facebook_message"
     FACEBOOK_COMMENT = "facebook_comment"
     ZALO = "zalo"
+    PORTAL = "portal"  # the web portal's question form and its API (ingest/portal)
+    CALL = "call"  # a call-center call with the agent's summary (ingest/calls)
 
 
 class Direction(enum.StrEnum):

@@ -1,0 +1,1 @@
+"""The call center\x27s records (issue 18)."""

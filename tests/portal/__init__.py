@@ -1,0 +1,1 @@
+"""The web portal\x27s question form and API (issue 18)."""
