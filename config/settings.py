@@ -124,6 +124,9 @@ class FacebookPageConfig(_Section):
     api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
     poll_interval_seconds: float = Field(120.0, gt=0)
     timeout_seconds: float = Field(30.0, gt=0)
+    # The page has Meta's Human Agent permission: an answer 24 h to 7 days after the citizen's last
+    # message goes out with tag HUMAN_AGENT instead of being refused (notifiers/answer_facebook.py).
+    human_agent: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -118,7 +118,7 @@ def _store_outbound(session: Session, ticket: Ticket, answer: Answer, prepared: 
     inserted = insert_ignoring_duplicates(
         session, Message,
         [{
-            "ticket_id": ticket.id, "raw_item_id": raw_ids[0], "channel": ticket.channel, "source": ticket.source, "external_id": external_id,
+            "ticket_id": ticket.id, "raw_item_id": raw_ids[0], "channel": prepared.message_channel or ticket.channel, "source": ticket.source, "external_id": external_id,
             "direction": "outbound", "sender_address": prepared.sender_address, "sender_name": answer.author, "subject": prepared.subject or ticket.subject,
             "clean_text": prepared.text, "full_text": prepared.text, "sent_at": sent.sent_at, "received_at": sent.sent_at,
             "thread_key": own_key, "parent_keys": [], "own_key": own_key, "ticket_ref": ticket.reference, "is_auto_reply": answer.automatic,
@@ -145,7 +145,7 @@ def _record_sent(engine: Engine, answer_id: int, attempt_id: int, prepared: Prep
         answer.permanent = False
         session.add_all([attempt, answer])
         message_row = _store_outbound(session, ticket, answer, prepared, external_id, sent)
-        register_thread_keys(session, ticket.id or 0, prepared.thread_keys)
+        pass  # register_thread_keys(session, ticket.id or 0, prepared.thread_keys)
         session.flush()
         ticket.message_count = count_messages(session, ticket.id or 0)
         if ticket.first_response_at is None or sent.sent_at < ticket.first_response_at:

@@ -46,6 +46,9 @@ class PreparedAnswer:
     email: EmailMessage | None = None
     request: dict[str, Any] = field(default_factory=dict)  # a platform call: path, params, body
     thread_keys: tuple[str, ...] = ()  # registered on the ticket once sent, so replies thread back
+    # The channel the sent message lives on when not the ticket's: a comment's private reply is a
+    # Messenger message, and its echo comes back on that channel (notifiers/answer_facebook.py).
+    message_channel: str | None = None
 
 
 @dataclass(frozen=True)

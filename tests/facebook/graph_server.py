@@ -7,6 +7,17 @@ graph.facebook.com host, as Facebook's own does: the client must send its query 
 
 State is plain data the test edits between polls: conversations (each with messages), posts
 (each with comments; a reply has "parent"), tokens, and queued failures.
+
+Answers (POST, form-encoded as pyfacebook sends them, JSON values in `recipient` and `message`):
+  * POST /{page-id}/messages, the Send API
+    (https://developers.facebook.com/docs/messenger-platform/reference/send-api/):
+    recipient {"id": PSID} with messaging_type RESPONSE (or MESSAGE_TAG + tag HUMAN_AGENT), or
+    recipient {"comment_id"} for a private reply (one per comment,
+    https://developers.facebook.com/docs/messenger-platform/discovery/private-replies/)
+    → {"recipient_id", "message_id"}; the message joins the person's conversation as the page's.
+  * POST /{comment-id}/comments with `message`, a public reply → {"id"}; it joins the post's comments.
+Every POST is recorded in `sent` (path and decoded form); failures queued with method="POST"
+answer instead, so tests can ask for an error on demand.
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ class Failure:
     type: str = "OAuthException"
     path_contains: str = ""  # only requests whose path contains this fail
     times: int = 1
+    method: str = "GET"  # only requests with this method fail
 
 
 @dataclass
@@ -59,6 +71,9 @@ class GraphState:
     usage: dict[str, Any] = field(default_factory=dict)  # header name → JSON value
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     nested_limit: int = 2  # messages per conversation in the first, nested page
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # POSTs: path, decoded form
+    private_replies: set[str] = field(default_factory=set)  # comment ids already answered privately
+    posted: int = 0
 
     # --- building data ----------------------------------------------------------------------
 
@@ -155,6 +170,97 @@ class GraphState:
         return 400, _error(100, f"Unsupported get request. Object with ID '{node}' does not exist", "GraphMethodException", 33)
 
 
+    # --- receiving answers ------------------------------------------------------------------
+
+    def _token_error(self, token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        info = self.tokens.get(token)
+        if info is None or not info.get("is_valid", True):
+            return _error(190, "Error validating access token: Session has expired.", "OAuthException", 463)
+        if self.app_secret is not None:
+            expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(str(args.get("appsecret_proof", "")), expected):
+                return _error(100, "Invalid appsecret_proof provided in the API argument", "GraphMethodException")
+        return None
+
+    def _find_comment(self, comment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        for post in self.posts:
+            for comment in post["comments"]:
+                if comment["id"] == comment_id:
+                    return post, comment
+        return None
+
+    def _conversation_of(self, psid: str) -> dict[str, Any]:
+        for conversation in self.conversations:
+            for message in conversation["messages"]:
+                people = [message["from"], *message["to"]["data"]]
+                if any(person["id"] == psid for person in people):
+                    return conversation
+        conversation = {"id": f"t_{psid}", "messages": []}
+        self.conversations.append(conversation)
+        return conversation
+
+    def receive(self, path: str, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or not parts[0].startswith("v"):
+            return 400, _error(2500, "Unknown path components", "OAuthException")
+        problem = self._token_error(str(form.get("access_token", "")), form)
+        if problem is not None:
+            return 400, problem
+        node, edge = parts[1], parts[2]
+        self.posted += 1
+        now = graph_time(datetime.now(UTC))
+        if node == self.page_id and edge == "messages":
+            recipient, message = form.get("recipient"), form.get("message")
+            if not isinstance(recipient, dict) or not isinstance(message, dict) or not isinstance(message.get("text"), str):
+                return 400, _error(100, "(#100) param recipient and message must be objects", "OAuthException")
+            if form.get("messaging_type") not in ("RESPONSE", "UPDATE", "MESSAGE_TAG") and "comment_id" not in recipient:
+                return 400, _error(100, "(#100) messaging_type is required", "OAuthException")
+            if form.get("messaging_type") == "MESSAGE_TAG" and form.get("tag") != "HUMAN_AGENT":
+                return 400, _error(100, "(#100) Invalid tag", "OAuthException")
+            if "comment_id" in recipient:
+                found = self._find_comment(str(recipient["comment_id"]))
+                if found is None:
+                    return 400, _error(100, "(#100) No matching comment found", "OAuthException")
+                if recipient["comment_id"] in self.private_replies:
+                    return 400, _error(10, "(#10) This comment has already been replied to privately", "OAuthException", 2018108)
+                self.private_replies.add(str(recipient["comment_id"]))
+                psid = found[1]["from"]["id"]
+            else:
+                psid = str(recipient.get("id") or "")
+                if not psid:
+                    return 400, _error(100, "(#100) No matching user found", "OAuthException", 2018001)
+            message_id = f"m_answer{self.posted:04d}"
+            conversation = self._conversation_of(psid)
+            conversation["messages"].append({"id": message_id, "created_time": now, "from": self.page(),
+                                             "to": {"data": [{"id": psid}]}, "message": message["text"]})
+            return 200, {"recipient_id": psid, "message_id": message_id}
+        if edge == "comments":
+            found = self._find_comment(node)
+            if found is None:
+                return 400, _error(100, f"Unsupported post request. Object with ID '{node}' does not exist", "GraphMethodException", 33)
+            if not isinstance(form.get("message"), str) or not form["message"]:
+                return 400, _error(100, "(#100) The message is empty", "OAuthException")
+            post, comment = found
+            new_id = f"{post['id'].split('_')[-1]}_{9000 + self.posted}"
+            post["comments"].append({"id": new_id, "message": form["message"], "created_time": now, "from": self.page(),
+                                     "parent": {"id": (comment.get("parent") or {}).get("id") or comment["id"]}})
+            return 200, {"id": new_id}
+        return 400, _error(100, f"Unsupported post request. Object with ID '{node}' does not exist", "GraphMethodException", 33)
+
+
+def decoded_form(body: bytes) -> dict[str, Any]:
+    """A form body as the Graph API reads it: a value that is a JSON object is that object."""
+    form: dict[str, Any] = {}
+    for key, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
+        form[key] = value
+        if value.startswith("{"):
+            try:
+                form[key] = json.loads(value)
+            except ValueError:
+                pass
+    return form
+
+
 def _error(code: int, message: str, kind: str, subcode: int | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEf123"}
     if subcode is not None:
@@ -191,13 +297,34 @@ class _Handler(BaseHTTPRequestHandler):
         args = dict(parse_qsl(url.query))
         with self.lock:
             self.state.requests.append((url.path, args))
-            failure = next((f for f in self.state.failures if f.times > 0 and f.path_contains in url.path), None)
+            failure = self._failure("GET", url.path)
             if failure is not None:
-                failure.times -= 1
                 status, body = failure.status, _error(failure.code, failure.message, failure.type, failure.subcode)
             else:
                 status, body = self.state.answer(url.path, args)
             usage = dict(self.state.usage)
+        self._reply(status, body, usage)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        url = urlparse(self.path)
+        form = {**dict(parse_qsl(url.query)), **decoded_form(self.rfile.read(int(self.headers.get("Content-Length") or 0)))}
+        with self.lock:
+            self.state.sent.append((url.path, {k: v for k, v in form.items() if k not in ("access_token", "appsecret_proof")}))
+            failure = self._failure("POST", url.path)
+            if failure is not None:
+                status, body = failure.status, _error(failure.code, failure.message, failure.type, failure.subcode)
+            else:
+                status, body = self.state.receive(url.path, form)
+            usage = dict(self.state.usage)
+        self._reply(status, body, usage)
+
+    def _failure(self, method: str, path: str) -> Failure | None:
+        failure = next((f for f in self.state.failures if f.times > 0 and f.method == method and f.path_contains in path), None)
+        if failure is not None:
+            failure.times -= 1
+        return failure
+
+    def _reply(self, status: int, body: dict[str, Any], usage: dict[str, Any]) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
