@@ -145,7 +145,7 @@ def _record_sent(engine: Engine, answer_id: int, attempt_id: int, prepared: Prep
         answer.permanent = False
         session.add_all([attempt, answer])
         message_row = _store_outbound(session, ticket, answer, prepared, external_id, sent)
-        pass  # register_thread_keys(session, ticket.id or 0, prepared.thread_keys)
+        register_thread_keys(session, ticket.id or 0, prepared.thread_keys)
         session.flush()
         ticket.message_count = count_messages(session, ticket.id or 0)
         if ticket.first_response_at is None or sent.sent_at < ticket.first_response_at:
