@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.users",
     "tiepnhan.commands.bank",
     "tiepnhan.commands.report",
+    "tiepnhan.commands.answer",
 )
 
 HELP_OPTION_TEXT = "In hướng dẫn này rồi thoát."
