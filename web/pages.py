@@ -152,7 +152,11 @@ class Pages:
                 ticket = visible_ticket(session, user, ticket_id)
                 if ticket is None:
                     return None
-                return data.ticket_detail(session, user, ticket, self.directory(), _now())
+                detail = data.ticket_detail(session, user, ticket, self.directory(), _now())
+                from web.pages_answers import answer_panel
+
+                detail["answer"] = answer_panel(session, user, ticket, self.settings, request)
+                return detail
 
         detail = await run_in_threadpool(load)
         if detail is None:

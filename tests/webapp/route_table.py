@@ -74,4 +74,7 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("GET", "/bank/clusters"): RouteRow(COORDINATOR),
     ("GET", "/bank/{entry_id:int}"): RouteRow(COORDINATOR, "bank_entry"),
     ("POST", "/bank/{entry_id:int}"): RouteRow(COORDINATOR, "bank_entry"),
+    # Answering the citizen from the ticket page (web/pages_answers.py)
+    ("POST", "/tickets/{ticket_id:int}/answer"): RouteRow(COORDINATOR | frozenset({"agent"}), "ticket"),
+    ("POST", "/tickets/{ticket_id:int}/answers/{answer_id:int}/draft"): RouteRow(COORDINATOR | frozenset({"agent"}), "ticket"),
 }
