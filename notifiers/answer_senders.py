@@ -27,6 +27,7 @@ from tickets.models import Ticket
 SENDER_MODULES: tuple[str, ...] = (
     "notifiers.answer_email",
     "notifiers.answer_facebook",
+    "notifiers.answer_zalo",
 )
 
 

@@ -8,6 +8,10 @@ No maintained official Python client exists. Shapes (https://developers.zalo.me/
   * GET {api_url}v3.0/oa/user/detail?data={"user_id": "..."}, header "access_token: <token>" →
     {"error": 0, "message": "Success", "data": {"user_id", "display_name", "avatar", "avatars": {...}}};
     a non-zero "error" otherwise (-216: the access token is invalid or expired).
+  * POST {api_url}v3.0/oa/message/cs, header "access_token", JSON
+    {"recipient": {"user_id"}, "message": {"text"}} (a customer-service message) →
+    {"error": 0, "message": "Success", "data": {"message_id", "user_id"}}, or a non-zero "error"
+    (mapped to transient/permanent by notifiers/answer_zalo.py).
 """
 
 from __future__ import annotations
@@ -67,6 +71,29 @@ def token_pair_from_answer(answer: Any, received_at: datetime) -> TokenPair:
     return TokenPair(access, refresh, received_at + timedelta(seconds=int(expires_in)), received_at + REFRESH_TOKEN_LIFETIME)
 
 
+@dataclass(frozen=True)
+class SendResult:
+    """What the message API answered: error 0 with the message's id, or the error code and text."""
+
+    error: int
+    message: str
+    message_id: str | None = None
+
+
+def send_result_from_answer(answer: Any) -> SendResult:
+    """The outcome in a CS message answer. Pure."""
+    if not isinstance(answer, dict):
+        raise ZaloError("message API answered with something other than a JSON object")
+    code = answer.get("error")
+    code = code if isinstance(code, int) and not isinstance(code, bool) else (int(code) if isinstance(code, str) and code.lstrip("-").isdigit() else None)
+    if code is None:
+        raise ZaloError("message API answer lacks its error code")
+    text = str(answer.get("message") or "")[:300]
+    data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+    message_id = data.get("message_id")
+    return SendResult(code, text, str(message_id) if isinstance(message_id, str | int) and str(message_id) else None)
+
+
 def profile_from_answer(answer: Any, user_id: str) -> UserProfile:
     """The user's display name and avatar from a user-detail answer. Pure."""
     if not isinstance(answer, dict):
@@ -110,3 +137,14 @@ class ZaloClient:
         except httpx.HTTPError as exc:
             raise ZaloError(f"user detail unreachable: {type(exc).__name__}") from None
         return profile_from_answer(self._json(response), user_id)
+
+    def send_text(self, user_id: str, text: str, access_token: str) -> SendResult:
+        """One customer-service text message; ZaloError when Zalo cannot be reached or answers oddly."""
+        try:
+            response = self.http.post(f"{self.config.api_url}v3.0/oa/message/cs", headers={"access_token": access_token},
+                                      json={"recipient": {"user_id": user_id}, "message": {"text": text}})
+        except httpx.HTTPError as exc:
+            raise ZaloError(f"message API unreachable: {type(exc).__name__}") from None
+        if response.status_code >= 500:
+            raise ZaloError(f"message API answered HTTP {response.status_code}")
+        return send_result_from_answer(self._json(response))

@@ -3,7 +3,12 @@
 Shapes: https://developers.zalo.me/docs/official-account/bat-dau/xac-thuc-va-uy-quyen-cho-ung-dung-new
 (POST /v4/oa/access_token with the app's secret_key header; a refresh token works once) and
 https://developers.zalo.me/docs/official-account/quan-ly/quan-ly-thong-tin-nguoi-dung/lay-thong-tin-nguoi-dung
-(GET /v3.0/oa/user/detail?data={"user_id"} with the access_token header).
+(GET /v3.0/oa/user/detail?data={"user_id"} with the access_token header), and
+https://developers.zalo.me/docs/official-account/tin-nhan/tin-tu-van/gui-tin-tu-van-dang-van-ban
+(POST /v3.0/oa/message/cs, header access_token, JSON {"recipient": {"user_id"}, "message": {"text"}}
+→ {"error": 0, "message": "Success", "data": {"message_id", "user_id"}}; -216 for a bad token,
+-213 for a user who does not follow the OA, -201 for one who blocked it, queued `send_errors`
+on demand). Files (attachment URLs as Zalo's CDN gives them) are served from `files`.
 """
 
 from __future__ import annotations
@@ -32,12 +37,22 @@ class ZaloState:
     detail_calls: int = 0
     # When set, user detail answers only once this event is set (proves nobody waits for it).
     detail_gate: threading.Event | None = None
+    sent: list[dict[str, Any]] = field(default_factory=list)  # CS message bodies received (each try)
+    send_errors: list[int] = field(default_factory=list)  # error codes answered to the next sends, in order
+    blocked: set[str] = field(default_factory=set)  # users who blocked the OA
+    delivered: list[tuple[str, str, str]] = field(default_factory=list)  # (message_id, user_id, text) accepted
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path → (content type, bytes)
+    file_calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_refresh_token(self) -> str:
         token = "rt-" + secrets.token_hex(8)
         self.refresh_tokens.add(token)
         return token
+
+
+ERROR_MESSAGES = {-32: "Exceeded the request limit", -124: "Access token is expired", -201: "User has blocked the OA",
+                  -213: "User has not followed OA or the interaction time has expired", -216: "Access token is invalid"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -54,9 +69,39 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _send_message(self, raw: bytes) -> None:
+        state = self.state
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self._answer({"error": -201, "message": "Body is not valid JSON"})
+        with state.lock:
+            state.sent.append(body)
+            if state.send_errors:
+                code = state.send_errors.pop(0)
+                return self._answer({"error": code, "message": ERROR_MESSAGES.get(code, "error")})
+            expiry = state.access_tokens.get(self.headers.get("access_token") or "")
+            if expiry is None or expiry < time.time():
+                return self._answer({"error": -216, "message": "Access token is invalid"})
+            recipient = body.get("recipient") if isinstance(body, dict) else None
+            message = body.get("message") if isinstance(body, dict) else None
+            user_id = str(recipient.get("user_id")) if isinstance(recipient, dict) else ""
+            if not isinstance(message, dict) or not isinstance(message.get("text"), str) or not message["text"]:
+                return self._answer({"error": -201, "message": "Parameter message is invalid"})
+            if user_id in state.blocked:
+                return self._answer({"error": -201, "message": "User has blocked the OA"})
+            if user_id not in state.users:
+                return self._answer({"error": -213, "message": "User has not followed OA"})
+            message_id = secrets.token_hex(16)
+            state.delivered.append((message_id, user_id, message["text"]))
+        self._answer({"error": 0, "message": "Success", "data": {"message_id": message_id, "user_id": user_id}})
+
     def do_POST(self) -> None:  # noqa: N802
         state = self.state
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()).items()}
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if urlparse(self.path).path == "/v3.0/oa/message/cs":
+            return self._send_message(raw)
+        form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
         if urlparse(self.path).path != "/v4/oa/access_token":
             return self._answer({"error": 404, "message": "not found"}, 404)
         with state.lock:
@@ -75,6 +120,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         state = self.state
         url = urlparse(self.path)
+        if url.path in state.files:
+            with state.lock:
+                state.file_calls += 1
+            content_type, content = state.files[url.path]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+            return None
         if url.path != "/v3.0/oa/user/detail":
             return self._answer({"error": 404, "message": "not found"}, 404)
         with state.lock:
