@@ -84,6 +84,9 @@ EVENT_KINDS = {
     "assigned": "Giao việc",
     "office_answered": "Đơn vị trả lời trên trang",
     "office_not_ours": "Đơn vị báo không thuộc thẩm quyền",
+    # the question bank's part in answering (qbank/auto_reply_stage.py, web/pages_answers.py)
+    "auto_answered": "Trả lời tự động từ ngân hàng câu hỏi",
+    "answer_saved_as_draft": "Lưu câu trả lời thành câu hỏi mẫu (nháp)",
 }
 # The words for an event's data fields; a field not listed is shown by its key.
 EVENT_FIELDS = {
@@ -116,6 +119,7 @@ EVENT_FIELDS = {
     "at": "lúc",
     "by": "bởi",
     "assignee": "người nhận",
+    "entry": "mục ngân hàng câu hỏi",
 }
 CONFIDENCE_FAMILIES = {"insurance_types": "loại bảo hiểm", "province": "tỉnh/thành", "category": "phân loại"}
 NOTIFICATION_KINDS = {"escalation": "chuyển xử lý", "reminder": "thư nhắc", "digest": "thư tổng hợp"}
