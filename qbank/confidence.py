@@ -27,6 +27,8 @@ FEATURES: tuple[str, ...] = (
     "is_question",  # the classifier calls the message a question
     "is_tagged",  # the classifier found an insurance type or a topic
     "log_words",  # log(1 + distinct words): long letters score lower shares
+    "own_case",  # the message speaks of its own file or payment (qbank/data/signals.toml)
+    "outside_matter",  # the message names a matter the agency does not handle (same file)
 )
 
 
@@ -40,6 +42,8 @@ def query_features(
     *,
     is_question: bool,
     is_tagged: bool,
+    own_case: bool = False,
+    outside_matter: bool = False,
 ) -> list[float]:
     """The FEATURES of one message's ranking, in order. Only folded tokens count (a message
     without tone marks has no marked ones)."""
@@ -59,6 +63,8 @@ def query_features(
         1.0 if is_question else 0.0,
         1.0 if is_tagged else 0.0,
         math.log1p(len(unigrams)),
+        1.0 if own_case else 0.0,
+        1.0 if outside_matter else 0.0,
     ]
 
 

@@ -1,14 +1,15 @@
 """Fit the confidence calibrator (qbank/confidence.py) on labeled questions and write
 qbank/data/calibration.json; print cross-validated figures and, when given, a held-out set's.
 
-    uv run python -m qbank.fit_calibrator [--bank B.jsonl] [--queries Q.jsonl] [--held-out H.jsonl]
+    uv run python -m qbank.fit_calibrator [--bank B.jsonl] [--queries Q.jsonl] [--held-out H.jsonl ...]
 
 A question's label: one of its answering entries is among the best MAX_SUGGESTIONS (always 0
 for a question no entry answers). scikit-learn's logistic regression on standardised features,
 classes balanced, default regularisation (C = 1, not tuned). The threshold is the lowest
 probability at which at least 80% of the questions no entry answers get no suggestion
-(qbank.calibrate.choose_threshold). Cross-validation: stratified 5-fold, 5 shuffles; in every
-fold both the model and its threshold come from the training part only.
+(qbank.calibrate.choose_threshold), chosen on out-of-fold probabilities (fit_with_threshold).
+Cross-validation: stratified 5-fold, 5 shuffles; in every fold both the model and its threshold
+come from the training part only (the threshold from out-of-fold probabilities within it).
 """
 
 from __future__ import annotations
@@ -69,8 +70,31 @@ def with_threshold(calibrator: Calibrator, runs: list) -> Calibrator:  # type: i
     return Calibrator(calibrator.features, calibrator.mean, calibrator.scale, calibrator.coefficients, calibrator.intercept, choose_threshold(runs, MIN_SILENCE))
 
 
+def _strata(y: np.ndarray, expected: list[list[str]]) -> np.ndarray:
+    return y * 2 + np.array([int(not e) for e in expected])
+
+
+def fit_with_threshold(x: np.ndarray, y: np.ndarray, ranked: list[list[str]], expected: list[list[str]], ids: Sequence[str]) -> Calibrator:
+    """The model fitted on all the questions given, with the threshold chosen on out-of-fold
+    confidences (each question's from models that did not see it, averaged over the shuffles): an
+    in-sample confidence is optimistic for the questions the model was fitted on, so a threshold
+    chosen on it silences fewer unseen questions than it promises."""
+    model = fit(x, y)
+    strata = _strata(y, expected)
+    if min(np.bincount(strata, minlength=3)[np.bincount(strata, minlength=3) > 0]) < FOLDS:
+        return with_threshold(model, runs_of(model, x, ranked, expected, ids))
+    probabilities = np.zeros(len(ids))
+    for seed in range(SHUFFLES):
+        for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, strata):
+            fold_model = fit(x[train], y[train])
+            probabilities[test] += [fold_model.probability(row) for row in x[test]]
+    probabilities /= SHUFFLES
+    runs = [(qid, answers, [Suggestion(entry_id, float(p), ()) for entry_id in got]) for qid, p, got, answers in zip(ids, probabilities, ranked, expected, strict=True)]
+    return with_threshold(model, runs)
+
+
 def cross_validated(x: np.ndarray, y: np.ndarray, ranked: list[list[str]], expected: list[list[str]], ids: list[str]) -> list[BankReport]:
-    strata = y * 2 + np.array([int(not e) for e in expected])
+    strata = _strata(y, expected)
     reports = []
     for seed in range(SHUFFLES):
         held: list = [None] * len(ids)  # type: ignore[type-arg]
@@ -78,8 +102,7 @@ def cross_validated(x: np.ndarray, y: np.ndarray, ranked: list[list[str]], expec
             def part(rows: list, positions: np.ndarray) -> list:  # type: ignore[type-arg]
                 return [rows[i] for i in positions]
 
-            model = fit(x[train], y[train])
-            model = with_threshold(model, runs_of(model, x[train], part(ranked, train), part(expected, train), part(ids, train)))
+            model = fit_with_threshold(x[train], y[train], part(ranked, train), part(expected, train), part(ids, train))
             test_runs = runs_of(model, x[test], part(ranked, test), part(expected, test), part(ids, test))
             for position, (qid, answers, got) in zip(test, test_runs, strict=True):
                 held[position] = (qid, answers, [s for s in got if s.score >= model.threshold])
@@ -100,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bank", type=Path, default=DATA / "bank.jsonl")
     parser.add_argument("--queries", type=Path, default=DATA / "queries_dev.jsonl")
-    parser.add_argument("--held-out", type=Path, default=DATA / "queries_heldout.jsonl")
+    parser.add_argument("--held-out", type=Path, nargs="*", default=[DATA / "queries_heldout.jsonl", DATA / "queries_heldout2.jsonl"])
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args(argv)
     from qbank.retrieve import build_index
@@ -110,15 +133,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     ids = [str(q.get("id")) for q in queries]
     x, y, ranked, expected = examples(index, queries)
     print(f"cross-validated ({FOLDS}-fold x {SHUFFLES}) on {args.queries.name}:", mean_figures(cross_validated(x, y, ranked, expected, ids)))
-    model = fit(x, y)
-    model = with_threshold(model, runs_of(model, x, ranked, expected, ids))
+    model = fit_with_threshold(x, y, ranked, expected, ids)
     print(f"fitted on all {len(ids)}, threshold {model.threshold:.4f}; in-sample:", at_threshold(runs_of(model, x, ranked, expected, ids), model.threshold).to_json())
     print("coefficients:", dict(zip(FEATURES, (round(c, 3) for c in model.coefficients), strict=True)))
-    if args.held_out and args.held_out.exists():
-        held = read_queries(args.held_out)
+    for path in args.held_out or []:
+        held = read_queries(path)
         hx, _, h_ranked, h_expected = examples(index, held)
         report = at_threshold(runs_of(model, hx, h_ranked, h_expected, [str(q.get("id")) for q in held]), model.threshold)
-        print(f"held out ({args.held_out.name}, {len(held)}):", report.to_json())
+        print(f"held out ({path.name}, {len(held)}):", report.to_json())
     args.out.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
     print(f"written {args.out}")
 

@@ -23,6 +23,8 @@ from classifiers.lexicon import lexicon
 from classifiers.text import fold, words_and_bounds
 
 TERMS_FILE = Path(__file__).parent / "data" / "terms.toml"
+CONCEPTS_FILE = Path(__file__).parent / "data" / "concepts.toml"
+SIGNALS_FILE = Path(__file__).parent / "data" / "signals.toml"
 BIGRAM_JOIN = "_"
 
 
@@ -35,6 +37,9 @@ class Terms:
     marked_stopwords: frozenset[str]
     greeting_openers: tuple[tuple[str, ...], ...]
     greeting_max_words: int
+    concepts: dict[tuple[str, ...], tuple[str, ...]]  # folded phrase → the folded words it also means
+    concept_starts: frozenset[str]
+    longest_concept: int
 
 
 @cache
@@ -45,6 +50,10 @@ def terms() -> Terms:
         for phrase, words in data[table].items():
             rewrites[tuple(fold(phrase).split())] = tuple(fold(words).split())
     stop = data["stopwords"]
+    concepts = {
+        tuple(fold(phrase).split()): tuple(fold(words).split())
+        for phrase, words in tomllib.loads(CONCEPTS_FILE.read_text(encoding="utf-8"))["concepts"].items()
+    }
     return Terms(
         rewrites=rewrites,
         rewrite_starts=frozenset(key[0] for key in rewrites),
@@ -53,6 +62,9 @@ def terms() -> Terms:
         marked_stopwords=frozenset(unicodedata.normalize("NFC", w).lower() for w in stop["marked"]),
         greeting_openers=tuple(tuple(fold(p).split()) for p in data["greeting"]["openers"]),
         greeting_max_words=int(data["greeting"]["max_words"]),
+        concepts=concepts,
+        concept_starts=frozenset(key[0] for key in concepts),
+        longest_concept=max((len(key) for key in concepts), default=0),
     )
 
 
@@ -95,6 +107,30 @@ def _rewrite(words: list[Word], t: Terms) -> list[Word]:
     return out
 
 
+# Put between a message's words and the concept words added after them: no bigram spans it.
+BREAK = Word("", None, "")
+
+
+def _concepts(words: list[Word], t: Terms) -> list[Word]:
+    """The insurance terms the message's everyday phrases stand for (qbank/data/concepts.toml),
+    each term once, each preceded by BREAK; empty when none."""
+    added: list[Word] = []
+    seen: set[tuple[str, ...]] = set()
+    for index, word in enumerate(words):
+        if word.folded not in t.concept_starts:
+            continue
+        for size in range(min(t.longest_concept, len(words) - index), 0, -1):
+            phrase = words[index : index + size]
+            term = t.concepts.get(tuple(w.folded for w in phrase))
+            if term is not None:
+                if term not in seen:
+                    seen.add(term)
+                    written = " ".join(w.written for w in phrase)
+                    added += [BREAK, *(Word(part, None, written) for part in term)]
+                break
+    return added
+
+
 def read_words(subject: str | None, body: str) -> list[Word]:
     """The words of a message that can match an entry, in order (greeting, closing, signature,
     quoted history left out; shorthand, abbreviations and English read as their words)."""
@@ -119,7 +155,7 @@ def read_words(subject: str | None, body: str) -> list[Word]:
         if field.name == "body" and first_line_end < len(field.text) and _is_greeting_line(words, first_line_words, t):
             words = words[first_line_words:]
         out.extend(_rewrite(words, t))
-    return out
+    return out + _concepts(out, t)
 
 
 def is_stopword(word: Word) -> bool:
@@ -145,7 +181,7 @@ def read_bank_words(text: str) -> list[Word]:
 
 
 def _is_stop(word: Word, t: Terms) -> bool:
-    return word.folded in t.folded_stopwords or (word.marked is not None and word.marked in t.marked_stopwords)
+    return word is BREAK or word.folded in t.folded_stopwords or (word.marked is not None and word.marked in t.marked_stopwords)
 
 
 def tokens_of(words: list[Word]) -> list[str]:
@@ -174,3 +210,20 @@ def tokens_of(words: list[Word]) -> list[str]:
 def match_keys(word: Word) -> tuple[str, ...]:
     """The unigram tokens a word contributes (to say which words matched)."""
     return (word.folded, word.marked) if word.marked else (word.folded,)
+
+
+@cache
+def signal_phrases() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """qbank/data/signals.toml: each list's name → its folded phrases."""
+    data = tomllib.loads(SIGNALS_FILE.read_text(encoding="utf-8"))
+    return {name: tuple(tuple(fold(p).split()) for p in phrases) for name, phrases in data.items()}
+
+
+def has_phrase(words: list[Word], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether the words (as read, concept words after BREAK included) hold one of the phrases."""
+    folded = [w.folded for w in words if w is not BREAK]
+    for phrase in phrases:
+        size = len(phrase)
+        if any(tuple(folded[i : i + size]) == phrase for i in range(len(folded) - size + 1)):
+            return True
+    return False

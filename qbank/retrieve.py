@@ -19,7 +19,7 @@ import numpy as np
 from classifiers.classify import classify
 from qbank.confidence import Calibrator, query_features, shipped_calibrator
 from qbank.entry import BankEntry
-from qbank.represent import BIGRAM_JOIN, Word, is_stopword, match_keys, read_bank_words, read_words, tokens_of
+from qbank.represent import BIGRAM_JOIN, Word, has_phrase, is_stopword, match_keys, read_bank_words, read_words, signal_phrases, tokens_of
 
 # The prior: an entry of an insurance type the message names, or of a topic the classifier
 # found in both, is scored higher; an entry of another insurance type lower.
@@ -203,6 +203,8 @@ def ranking_features(index: BankIndex, ranking: Ranking) -> list[float]:
         BIGRAM_JOIN,
         is_question=ranking.is_question,
         is_tagged=ranking.is_tagged,
+        own_case=has_phrase(ranking.words, signal_phrases()["own_case"]),
+        outside_matter=has_phrase(ranking.words, signal_phrases()["outside_matter"]),
     )
 
 

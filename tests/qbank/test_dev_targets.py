@@ -29,12 +29,17 @@ def held_out() -> list[dict[str, Any]]:
     return fit_calibrator.read_queries(DATA / "queries_heldout.jsonl")
 
 
+@pytest.fixture(scope="module")
+def held_out2() -> list[dict[str, Any]]:
+    return fit_calibrator.read_queries(DATA / "queries_heldout2.jsonl")
+
+
 def test_ranking_without_threshold_keeps_its_level(runs) -> None:  # type: ignore[no-untyped-def]
     # A guard against regressions in ranking alone (every question gets its best entries).
     report = at_threshold(runs, 0.0)
-    assert report.hit_at_3 >= 0.85
-    assert report.hit_at_1 >= 0.65
-    assert report.mrr >= 0.75
+    assert report.hit_at_3 >= 0.89
+    assert report.hit_at_1 >= 0.69
+    assert report.mrr >= 0.77
 
 
 def test_dev_figures_at_the_default_threshold_keep_their_level(sample_index: BankIndex, dev_queries: list[dict[str, Any]]) -> None:
@@ -42,15 +47,23 @@ def test_dev_figures_at_the_default_threshold_keep_their_level(sample_index: Ban
     # reached for hits (targets 0.75 / 0.90 not met, docs/qbank.md).
     report = evaluate_bank(sample_index, dev_queries)
     assert report.no_suggestion_when_none >= 0.80
-    assert report.hit_at_3 >= 0.74
-    assert report.hit_at_1 >= 0.62
+    assert report.hit_at_3 >= 0.88
+    assert report.hit_at_1 >= 0.67
 
 
 def test_held_out_figures_at_the_default_threshold(sample_index: BankIndex, held_out: list[dict[str, Any]]) -> None:
     report = evaluate_bank(sample_index, held_out)
     assert report.hit_at_3 >= 0.90
     assert report.hit_at_1 >= 0.80
-    assert report.no_suggestion_when_none >= 0.75
+    assert report.no_suggestion_when_none >= 0.80
+
+
+def test_second_held_out_figures_at_the_default_threshold(sample_index: BankIndex, held_out2: list[dict[str, Any]]) -> None:
+    # Written before this round's changes (tests/data/qbank/README.md); silence 4 of 6 (docs/qbank.md).
+    report = evaluate_bank(sample_index, held_out2)
+    assert report.hit_at_3 >= 0.90
+    assert report.hit_at_1 >= 0.75
+    assert report.no_suggestion_when_none >= 0.65
 
 
 def test_the_calibrated_confidence_keeps_more_right_answers_than_a_threshold_on_the_share(
@@ -73,15 +86,14 @@ def test_the_calibrated_confidence_keeps_more_right_answers_than_a_threshold_on_
 def test_cross_validated_figures_keep_their_level(sample_index: BankIndex, dev_queries: list[dict[str, Any]]) -> None:
     x, y, ranked, expected = fit_calibrator.examples(sample_index, dev_queries)
     figures = fit_calibrator.mean_figures(fit_calibrator.cross_validated(x, y, ranked, expected, [q["id"] for q in dev_queries]))
-    assert figures["hit@3"] >= 0.72
-    assert figures["hit@1"] >= 0.58
-    assert figures["no_suggestion_when_none"] >= 0.65
+    assert figures["hit@3"] >= 0.80
+    assert figures["hit@1"] >= 0.64
+    assert figures["no_suggestion_when_none"] >= 0.78
 
 
 def test_the_shipped_calibration_is_what_the_script_fits(sample_index: BankIndex, dev_queries: list[dict[str, Any]]) -> None:
     x, y, ranked, expected = fit_calibrator.examples(sample_index, dev_queries)
-    model = fit_calibrator.fit(x, y)
-    model = fit_calibrator.with_threshold(model, fit_calibrator.runs_of(model, x, ranked, expected, [q["id"] for q in dev_queries]))
+    model = fit_calibrator.fit_with_threshold(x, y, ranked, expected, [q["id"] for q in dev_queries])
     shipped = shipped_calibrator()
     assert model.coefficients == pytest.approx(shipped.coefficients, abs=1e-6)
     assert model.intercept == pytest.approx(shipped.intercept, abs=1e-6)
@@ -100,4 +112,6 @@ def test_threshold_chosen_on_one_half_holds_on_the_other(runs) -> None:  # type:
     for report in check.checked:
         assert report.no_suggestion_when_none >= 0.6
         assert report.hit_at_3 >= 0.6
-    assert choose_threshold(runs) == pytest.approx(DEFAULT_THRESHOLD, abs=0.02)  # the shipped one
+    # The shipped threshold (chosen on out-of-fold confidences) is above the in-sample choice,
+    # which is optimistic about the questions the model was fitted on.
+    assert choose_threshold(runs) < DEFAULT_THRESHOLD
