@@ -13,6 +13,7 @@ notifiers/dispatch.py::request_delivery); each one is a TicketEvent naming the u
     POST /api/escalations/{id}/reject    {"reason": "…"}    (coordinator)
     POST /api/escalations/{id}/reroute   {"to": "province-01", "note": "…"} (coordinator)
     POST /api/tickets/{id}/reply         {"text": "…"}      (office: the unit's answer)
+    POST /api/tickets/{id}/answer        {"text": "…", "entry_id"?, "mode"?} → 202 (agent, coordinator: answers the citizen)
 """
 
 from __future__ import annotations
@@ -354,6 +355,65 @@ async def reply_endpoint(request: Request) -> Response:
     return await run_in_threadpool(_reply, request, user, ticket_id, text)
 
 
+def _optional_int(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadRequest(f"trường {name!r} phải là số nguyên dương")
+    return value
+
+
+def _answer(request: Request, user: User, ticket_id: int, data: dict[str, Any]) -> Response:
+    """The citizen's answer (issue 14, docs/answers.md): sent now on the embedded default, queued with Redis."""
+    from notifiers.answer_delivery import submit_answer
+    from tickets.answer_models import MAX_ANSWER_CHARS
+    from tickets.answering import AnswerRefused
+    from tiepnhan.broker import BrokerUnavailable
+
+    engine, settings = engine_of(request), settings_of(request)
+    text = data.get("text")
+    if text is not None and not isinstance(text, str):
+        raise BadRequest("trường 'text' phải là chuỗi")
+    if text is not None and len(text) > MAX_ANSWER_CHARS:
+        raise BadRequest(f"nội dung trả lời dài quá {MAX_ANSWER_CHARS} ký tự")
+    entry_id = _optional_int(data, "entry_id")
+    mode = data.get("mode")
+    if mode is not None and not isinstance(mode, str):
+        raise BadRequest("trường 'mode' phải là chuỗi")
+    with session_scope(engine) as session:
+        if visible_ticket(session, user, ticket_id) is None:
+            return json_error(404, f"{NOT_FOUND} phiếu này")
+        if entry_id is not None:
+            from qbank.models import BankEntryRow
+
+            if session.get(BankEntryRow, entry_id) is None:
+                raise BadRequest(f"không có mục ngân hàng câu hỏi số {entry_id}")
+    try:
+        answer = submit_answer(engine, settings, ticket_id, text or "", user.name, user_id=user.id, entry_id=entry_id, mode=mode or None)
+    except AnswerRefused as exc:
+        raise BadRequest(exc.reason_vi) from None
+    except BrokerUnavailable as exc:
+        return json_error(503, f"{exc}; câu trả lời đã được lưu và sẽ được gửi khi Redis hoạt động trở lại")
+    return json_ok(
+        {"answer": answer.id, "status": answer.status, "mode": answer.mode, "ticket": ticket_id, "error": answer.last_error},
+        status_code=202,
+    )
+
+
+@require_user
+@_safe
+async def answer_endpoint(request: Request) -> Response:
+    user = _user(request)
+    ticket_id = _path_id(request, "ticket_id")
+    if not can(user, Action.ANSWER_CITIZEN):
+        with session_scope(engine_of(request)) as session:
+            visible = visible_ticket(session, user, ticket_id) is not None
+        return forbidden(request, "chỉ cán bộ trả lời công dân hoặc điều phối viên mới gửi câu trả lời cho công dân") if visible else json_error(404, f"{NOT_FOUND} phiếu này")
+    data = await _json_body(request)
+    return await run_in_threadpool(_answer, request, user, ticket_id, data)
+
+
 HTTP_ERRORS = {404: f"{NOT_FOUND} địa chỉ API này", 405: "phương thức này không dùng được cho địa chỉ API này"}
 
 
@@ -381,4 +441,5 @@ def api_routes(settings: Settings) -> list[BaseRoute]:
         Route("/escalations/{escalation_id}/approve", _decision("approve", Action.APPROVE), methods=["POST"], name="api_escalation_approve"),
         Route("/escalations/{escalation_id}/reject", _decision("reject", Action.REJECT), methods=["POST"], name="api_escalation_reject"),
         Route("/escalations/{escalation_id}/reroute", _decision("reroute", Action.REROUTE), methods=["POST"], name="api_escalation_reroute"),
+        Route("/tickets/{ticket_id}/answer", answer_endpoint, methods=["POST"], name="api_ticket_answer"),
     ]

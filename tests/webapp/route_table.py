@@ -41,6 +41,7 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("GET", "/api/tickets"): RouteRow(STAFF),
     ("GET", "/api/tickets/{ticket_id}"): RouteRow(STAFF, "ticket"),
     ("POST", "/api/tickets/{ticket_id}/reply"): RouteRow(OFFICE, "ticket"),
+    ("POST", "/api/tickets/{ticket_id}/answer"): RouteRow(COORDINATOR | frozenset({"agent"}), "ticket"),
     ("GET", "/api/attachments/{attachment_id}"): RouteRow(STAFF, "attachment"),
     ("GET", "/api/escalations"): RouteRow(STAFF),
     ("POST", "/api/escalations/{escalation_id}/approve"): RouteRow(COORDINATOR, "escalation"),
