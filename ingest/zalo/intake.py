@@ -79,7 +79,7 @@ def fill_sender_name(engine: Engine, source: str, profile: UserProfile) -> int:
         return len(tickets)
 
 
-def _wait_processed(engine: Engine, raw_ids: Sequence[int], wait_seconds: float) -> None:
+def wait_processed(engine: Engine, raw_ids: Sequence[int], wait_seconds: float) -> None:
     deadline = time.monotonic() + wait_seconds
     while raw_ids and time.monotonic() < deadline:
         with session_scope(engine) as session:
@@ -104,5 +104,5 @@ def name_the_sender(engine: Engine, account: ZaloAccountConfig, user_id: str, ra
         finally:
             client.close()
         _cache(engine, account.name, profile, now)
-    _wait_processed(engine, raw_ids, wait_seconds)
+    wait_processed(engine, raw_ids, wait_seconds)
     fill_sender_name(engine, account.name, profile)

@@ -43,6 +43,7 @@ class ZaloState:
     delivered: list[tuple[str, str, str]] = field(default_factory=list)  # (message_id, user_id, text) accepted
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path → (content type, bytes)
     file_calls: int = 0
+    file_gate: threading.Event | None = None  # when set, files are served only once it is set
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_refresh_token(self) -> str:
@@ -123,6 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path in state.files:
             with state.lock:
                 state.file_calls += 1
+            if state.file_gate is not None:
+                state.file_gate.wait(timeout=30)
             content_type, content = state.files[url.path]
             self.send_response(200)
             self.send_header("Content-Type", content_type)

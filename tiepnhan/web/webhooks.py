@@ -163,6 +163,7 @@ def zalo_webhook_route(settings: Settings, get_engine: Callable[[], Engine], enq
     from starlette.background import BackgroundTasks
 
     from ingest.zalo import events as zalo_events
+    from ingest.zalo.attachments import ATTACHMENT_EVENTS, fetch_attachments
     from ingest.zalo.intake import name_the_sender, store_event
 
     def signed_by(body: bytes, payload: Any, header: str | None) -> list[Any]:
@@ -205,6 +206,8 @@ def zalo_webhook_route(settings: Settings, get_engine: Callable[[], Engine], enq
         inbound = [item for item in event.items if item.origin.get("event_name", "").startswith("user_")]
         if new and inbound and enqueue:
             tasks.add_task(run_in_threadpool, name_the_sender, get_engine(), account, str(inbound[0].origin["user_id"]), raw_ids)
+        if new and enqueue and any(item.origin.get("event_name") in ATTACHMENT_EVENTS for item in event.items):
+            tasks.add_task(run_in_threadpool, fetch_attachments, get_engine(), account, raw_ids, settings.max_attachment_bytes)  # after the 200
         return JSONResponse({"received": len(event.items), "new": new, "quarantined": len(extra)}, background=tasks)
 
     return Route(ZALO_PATH, receive_zalo, methods=["POST"])
