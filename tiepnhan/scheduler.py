@@ -227,6 +227,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         ("ingest.facebook.tokens:check_tokens", "ingest.facebook.health:check_tokens", "ingest.facebook:check_tokens", "ingest.facebook.tokens:check_token_health"),
         every_seconds=lambda s: s.scheduler.token_check_interval_hours * 3600,
     ),
+    # Zalo access tokens live about 25 h: refreshed ahead of expiry (ingest/zalo/tokens.py, REFRESH_CHECK_EVERY).
+    PeriodicJob("zalo_token_refresh", ("ingest.zalo.tokens:refresh_due_tokens",), every_seconds=lambda s: 600.0),
 )
 
 

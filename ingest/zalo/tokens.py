@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from config.settings import ZaloAccountConfig
-from ingest.zalo.client import TokenPair, ZaloAuthError, ZaloClient
+from config.settings import Settings, ZaloAccountConfig
+from ingest.zalo.client import TokenPair, ZaloAuthError, ZaloClient, ZaloError
 from tickets.db import session_scope
 from tickets.models import Checkpoint, utcnow
 
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 SCOPE = "zalo_tokens"
 REFRESH_MARGIN = timedelta(minutes=30)  # refresh this long before the access token expires
+# The scheduler's job "zalo_token_refresh" looks this often, and refreshes a pair that expires
+# within REFRESH_AHEAD: always before the margin at which a caller would refresh it itself.
+REFRESH_CHECK_EVERY = timedelta(minutes=10)
+REFRESH_AHEAD = REFRESH_MARGIN + 3 * REFRESH_CHECK_EVERY
 WARN_DAYS = 14
 _refresh_lock = threading.Lock()  # one refresh at a time in this process (a second would spend a spent token)
 
@@ -106,6 +110,33 @@ def access_token(engine: Engine, config: ZaloAccountConfig, client: ZaloClient, 
     if pair is None or pair.access_expires_at - now <= REFRESH_MARGIN:
         pair = refresh(engine, config, client, now)
     return pair.access_token
+
+
+def refresh_due_tokens(settings: Settings, engine: Engine, now: datetime | None = None) -> dict[str, str]:
+    """The scheduler's periodic job: refresh every account's pair that expires within REFRESH_AHEAD
+    (or that was never fetched). Returns account name → "refreshed" | "fresh" | "no_token" | "failed"."""
+    now = now or utcnow()
+    results: dict[str, str] = {}
+    for account in settings.zalo_accounts:
+        pair = promote_received(engine, account.name, now) or current_pair(engine, account.name)
+        if pair is None and account.refresh_token is None:
+            results[account.name] = "no_token"
+            continue
+        if pair is not None and pair.access_expires_at - now > REFRESH_AHEAD:
+            results[account.name] = "fresh"
+            continue
+        client = ZaloClient(account)
+        try:
+            refreshed = refresh(engine, account, client, now)
+            results[account.name] = "refreshed"
+            log.info("zalo access token refreshed ahead of expiry", extra={"source": account.name,
+                                                                          "access_expires_at": refreshed.access_expires_at.isoformat()})
+        except ZaloError as exc:
+            results[account.name] = "failed"
+            log.warning("zalo access token refresh failed", extra={"source": account.name, "error": str(exc), "code": exc.code})
+        finally:
+            client.close()
+    return results
 
 
 def token_warning(state: dict[str, Any], now: datetime, warn_days: int = WARN_DAYS) -> str | None:
