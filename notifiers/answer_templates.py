@@ -22,7 +22,7 @@ class EntryLike(Protocol):
 
 
 def citizen_name(settings: Settings, ticket: Ticket) -> str:
-    name = safe_line(ticket.sender_name or "")[:MAX_NAME_CHARS].strip()
+    name = " ".join(safe_line(ticket.sender_name or "").split())[:MAX_NAME_CHARS].strip()
     return name or settings.answers.anonymous_name
 
 

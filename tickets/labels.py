@@ -84,6 +84,11 @@ EVENT_KINDS = {
     "assigned": "Giao việc",
     "office_answered": "Đơn vị trả lời trên trang",
     "office_not_ours": "Đơn vị báo không thuộc thẩm quyền",
+    # answering the citizen (tickets/answering.py, notifiers/answer_delivery.py)
+    "answer_requested": "Soạn câu trả lời cho công dân",
+    "answer_sent": "Đã trả lời công dân",
+    "answer_delivery_failed": "Gửi câu trả lời lỗi, sẽ thử lại",
+    "answer_failed": "Không gửi được câu trả lời",
     # the question bank's part in answering (qbank/auto_reply_stage.py, web/pages_answers.py)
     "auto_answered": "Trả lời tự động từ ngân hàng câu hỏi",
     "answer_saved_as_draft": "Lưu câu trả lời thành câu hỏi mẫu (nháp)",
@@ -119,6 +124,11 @@ EVENT_FIELDS = {
     "at": "lúc",
     "by": "bởi",
     "assignee": "người nhận",
+    "answer_id": "câu trả lời số",
+    "mode": "cách trả lời",
+    "entry_id": "mục ngân hàng câu hỏi",
+    "automatic": "tự động",
+    "external_id": "mã trên nền tảng",
     "entry": "mục ngân hàng câu hỏi",
 }
 CONFIDENCE_FAMILIES = {"insurance_types": "loại bảo hiểm", "province": "tỉnh/thành", "category": "phân loại"}
