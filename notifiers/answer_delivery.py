@@ -179,6 +179,7 @@ def deliver_answer(settings: Settings, engine: Engine, answer_id: int, *, now: d
     sender = sender_for(mode)
     if sender is None:
         return _refuse(engine, answer_id, f"chưa có cách gửi câu trả lời theo kiểu {mode!r}", now)
+    refusal: str | None = None
     with session_scope(engine) as session:
         answer = session.get(Answer, answer_id)
         assert answer is not None
@@ -187,13 +188,15 @@ def deliver_answer(settings: Settings, engine: Engine, answer_id: int, *, now: d
         try:
             prepared = sender.prepare(settings, session, answer, ticket)
         except AnswerPermanentError as exc:
-            session.rollback()
-            return _refuse(engine, answer_id, exc.reason_vi, now)
-        answer.message_id = prepared.message_id
-        attempt = AnswerAttempt(answer_id=answer_id, status="sending", started_at=now)
-        session.add_all([attempt, answer])
-        session.flush()
-        attempt_id = attempt.id or 0
+            refusal = exc.reason_vi
+        else:
+            answer.message_id = prepared.message_id
+            attempt = AnswerAttempt(answer_id=answer_id, status="sending", started_at=now)
+            session.add_all([attempt, answer])
+            session.flush()
+            attempt_id = attempt.id or 0
+    if refusal is not None:
+        return _refuse(engine, answer_id, refusal, now)
     try:
         sent = sender.send(settings, prepared)
     except AnswerTransientError as exc:

@@ -114,3 +114,17 @@ def test_a_stale_claim_is_sent_by_the_periodic_pass(answer_settings: Callable[..
 
     assert send_reminders(settings, runtime.engine(), now=utcnow() + timedelta(minutes=settings.escalation.stale_send_minutes + 1))["answers"] == {"sent": 1}
     assert len(smtp.wait_for(1)) == 1 and _attempts(answer_id) == [("sent", False)]
+
+
+def test_without_smtp_the_answer_is_refused_with_its_reason(answer_settings: Callable[..., Settings], smtp: SmtpCapture) -> None:
+    settings = answer_settings(smtp=None)
+    ticket_id = _ticket()
+    answer = submit_answer(runtime.engine(), settings, ticket_id, "Trả lời.", "can_bo")
+    assert answer.status == "refused" and answer.permanent and "[smtp]" in (answer.last_error or "")
+    assert _attempts(answer.id or 0) == [("refused", True)]
+    assert send_reminders(settings, runtime.engine())["answers"] == {}  # not retried by itself
+    with session_scope(runtime.engine()) as session:
+        [event] = session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "answer_failed")).scalars().all()
+        assert event.data["reason"] == answer.last_error
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.status != "answered"
