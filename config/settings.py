@@ -466,6 +466,66 @@ class ReportTargetsConfig(_Section):
     sla_share: float = Field(0.9, gt=0, le=1)
 
 
+
+# --- the web portal and the call center (issue 18) -------------------------------------------
+class PortalClientConfig(_Section):
+    """The agency's existing portal (or another system) forwarding questions to POST /api/portal/questions."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
+    api_key: SecretStr | None = None  # sent as Authorization: Bearer <key>
+    api_key_env: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        return _secret_from_env(data, "api_key")
+
+    @model_validator(mode="after")
+    def _check(self) -> PortalClientConfig:
+        if self.api_key is None:
+            raise ValueError(f"máy khách cổng thông tin {self.name!r} cần api_key hoặc api_key_env")
+        if len(self.api_key.get_secret_value()) < 24:
+            raise ValueError(f"khoá API của máy khách cổng thông tin {self.name!r} phải dài ít nhất 24 ký tự")
+        return self
+
+
+class PortalConfig(_Section):
+    """The public question form /hoi-dap (docs/channels.md): limits against abuse."""
+
+    enabled: bool = True
+    max_per_ip: int = Field(5, ge=1, le=10_000)  # questions sent from one client address in the window
+    max_per_address: int = Field(3, ge=1, le=10_000)  # questions from one email address or phone number in the window
+    window_minutes: float = Field(60.0, gt=0, le=24 * 60)
+    min_fill_seconds: float = Field(3.0, ge=0, le=600)  # a form sent sooner than this after it was shown is a robot's
+    max_form_age_minutes: float = Field(24 * 60.0, gt=0)
+    max_attachments: int = Field(3, ge=0, le=10)
+    max_attachment_bytes: int = Field(5 * 1024 * 1024, gt=0, le=25 * 1024 * 1024)
+    wait_for_ticket_seconds: float = Field(10.0, ge=0, le=60)  # the confirmation waits this long for the ticket number
+    acknowledge_by_email: bool = True  # one acknowledgement to the given address (only with [smtp])
+
+
+class CallCenterConfig(_Section):
+    """The call center's records (docs/channels.md): CTI events and call-log imports."""
+
+    name: str = Field("tongdai", min_length=1, max_length=100)  # the source name on calls and their tickets
+    secret: SecretStr | None = None  # signs POST /webhooks/calls (X-CTI-Signature)
+    secret_env: str | None = None
+    match_open_ticket_days: int = Field(7, ge=0, le=365)  # a call joins the caller's open ticket touched within this many days
+    ring_timeout_seconds: int = Field(30, ge=1, le=3600)  # an unanswered call shorter than this was abandoned, else missed
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        return _secret_from_env(data, "secret")
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("khoá bí mật của tổng đài (call_center.secret) phải dài ít nhất 16 ký tự")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIEPNHAN_", extra="forbid", env_nested_delimiter="__")
 
@@ -482,6 +542,9 @@ class Settings(BaseSettings):
     mailboxes: list[MailboxConfig] = Field(default_factory=list)
     facebook_pages: list[FacebookPageConfig] = Field(default_factory=list)
     zalo_accounts: list[ZaloAccountConfig] = Field(default_factory=list)
+    portal_clients: list[PortalClientConfig] = Field(default_factory=list)
+    portal: PortalConfig = Field(default_factory=PortalConfig)
+    call_center: CallCenterConfig = Field(default_factory=CallCenterConfig)
     smtp: SmtpConfig | None = None
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
@@ -526,7 +589,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> Settings:
-        names = [m.name for m in self.mailboxes] + [p.name for p in self.facebook_pages] + [z.name for z in self.zalo_accounts]
+        names = [m.name for m in self.mailboxes] + [p.name for p in self.facebook_pages] + [z.name for z in self.zalo_accounts] + [c.name for c in self.portal_clients]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"tên nguồn (name) không được trùng nhau; bị trùng: {', '.join(duplicates)}")

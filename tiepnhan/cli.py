@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "tiepnhan.commands.users",
     "tiepnhan.commands.bank",
     "tiepnhan.commands.report",
+    "tiepnhan.commands.calls",
     "tiepnhan.commands.answer",
 )
 

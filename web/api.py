@@ -432,7 +432,10 @@ def api_app(settings: Settings) -> Starlette:
 
 
 def api_routes(settings: Settings) -> list[BaseRoute]:
+    from web.portal_api import portal_api_routes  # POST /api/portal/questions (issue 18): its own key, not a user token
+
     return [
+        *portal_api_routes(settings),
         Route("/tickets", tickets_endpoint, methods=["GET"], name="api_tickets"),
         Route("/tickets/{ticket_id}", ticket_endpoint, methods=["GET"], name="api_ticket"),
         Route("/tickets/{ticket_id}/reply", reply_endpoint, methods=["POST"], name="api_ticket_reply"),

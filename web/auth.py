@@ -43,11 +43,16 @@ CSRF_HEADER = "x-csrftoken"
 API_PREFIX = "/api/"
 # Paths that authenticate by their own signature (Meta's X-Hub-Signature-256), never by cookie.
 CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
+# The public portal forms (web/portal.py): checked even without a cookie, like the login form.
+PORTAL_FORM_PATHS = ("/hoi-dap", "/hoi-dap/tra-cuu")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def auth_middleware(settings: Settings) -> list[Middleware]:
+    from web.csrf_multipart import install
+
+    install()  # asgi-csrf's multipart check, fixed for python-multipart >= 0.0.26 (the portal form's attachments)
     secret = web_secret(settings)
     secure = settings.web.cookies_secure()
     return [
@@ -59,7 +64,7 @@ def auth_middleware(settings: Settings) -> list[Middleware]:
             cookie_secure=secure,
             cookie_samesite="Lax",
             # Checked even without any cookie: a forged login would sign the victim in as the forger.
-            always_protect={"/login", "/logout"},
+            always_protect={"/login", "/logout", *PORTAL_FORM_PATHS},
             skip_if_scope=lambda scope: str(scope.get("path", "")).startswith(CSRF_EXEMPT_PREFIXES),
             send_csrf_failed=_csrf_failed,
         ),

@@ -33,6 +33,14 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("GET", "/webhooks/facebook"): RouteRow(EVERYONE, public=True),
     ("POST", "/webhooks/facebook"): RouteRow(EVERYONE, public=True),
     ("POST", "/webhooks/zalo"): RouteRow(EVERYONE, public=True),
+    ("POST", "/webhooks/calls"): RouteRow(EVERYONE, public=True),  # signed with the call center's secret
+    # The web portal (issue 18): public pages, and the API its own clients call with their key
+    ("GET", "/hoi-dap"): RouteRow(EVERYONE, public=True),
+    ("POST", "/hoi-dap"): RouteRow(EVERYONE, public=True),
+    ("GET", "/hoi-dap/da-nhan"): RouteRow(EVERYONE, public=True),
+    ("GET", "/hoi-dap/tra-cuu"): RouteRow(EVERYONE, public=True),
+    ("POST", "/hoi-dap/tra-cuu"): RouteRow(EVERYONE, public=True),
+    ("POST", "/api/portal/questions"): RouteRow(EVERYONE, public=True),
     ("GET", "/login"): RouteRow(EVERYONE, public=True),
     ("POST", "/login"): RouteRow(EVERYONE, public=True),
     ("POST", "/logout"): RouteRow(EVERYONE, public=True),

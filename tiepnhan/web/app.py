@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from config.settings import Settings
 from tiepnhan.web.metrics import add_metrics
+from tiepnhan.web.calls_webhook import calls_webhook_routes
 from tiepnhan.web.webhooks import webhook_routes
 
 
@@ -20,7 +21,7 @@ def create_app(settings: Settings) -> Starlette:
     from web.app import create_web_routes, web_middleware  # the web app's pages and API (web/)
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), *webhook_routes(settings), *create_web_routes(settings)],
+        routes=[Route("/healthz", healthz), *webhook_routes(settings), *calls_webhook_routes(settings), *create_web_routes(settings)],
         middleware=web_middleware(settings),
     )
     add_metrics(app, settings)
