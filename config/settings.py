@@ -276,9 +276,14 @@ class WorkerConfig(_Section):
     min_backoff_ms: int = Field(1_000, ge=0)
     max_backoff_ms: int = Field(300_000, ge=0)
     time_limit_ms: int = Field(600_000, ge=1_000)
-    # Redis broker: how soon the work of a dead worker is redelivered (see README).
-    heartbeat_timeout_ms: int = Field(60_000, ge=1_000)
-    maintenance_chance: int = Field(1_000, ge=1)
+    # Redis broker: how soon the work of a dead worker is redelivered (docs/operations.md).
+    # A live worker process heartbeats on every broker command of its consumer threads, at
+    # least once a second (dramatiq's 1 s idle fetch), whatever its actors are doing; one silent
+    # for heartbeat_timeout_ms is dead, and the next command on a queue (maintenance on every
+    # command: maintenance_chance of 1,000,000) hands its unacknowledged messages out again.
+    heartbeat_timeout_ms: int = Field(5_000, ge=3_000, le=3_600_000)
+    maintenance_chance: int = Field(1_000_000, ge=1, le=1_000_000)
+    dead_message_ttl_ms: int = Field(7 * 86_400_000, ge=60_000)  # dead letters kept in Redis
     # A poll may run longer than a pipeline stage (a first sync of a large mailbox); sockets
     # time out on their own (each source's timeout_seconds), this bounds the whole call.
     poll_time_limit_ms: int = Field(1_800_000, ge=1_000)

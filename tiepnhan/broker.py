@@ -12,6 +12,17 @@ Redis, never into a stub queue nobody reads. An enqueue that cannot reach Redis 
 `BrokerUnavailable`, whose message says so in Vietnamese; the work it was for is already stored
 and is picked up by the periodic jobs (reconcile for the pipeline, `sla_reminders` for
 escalations).
+
+Redelivery after a worker dies (dramatiq 2.x, `brokers/redis/dispatch.lua`): every broker
+command a process sends records its heartbeat (`zadd __heartbeats__`), and the consumer
+threads send one at least every second even while every actor thread is busy (an idle
+consumer fetches with a backoff capped at the worker timeout, 1 s; the delay-queue consumers
+keep fetching when a queue's prefetch is full). A command that draws maintenance (all of them
+with the shipped `maintenance_chance` of 1,000,000) first pushes back onto its queue the
+unacknowledged messages of every process whose heartbeat is older than `heartbeat_timeout_ms`.
+So a SIGKILLed worker's messages are handed out again about `heartbeat_timeout_ms` + 1 s
+after its death (tests/ops/test_sigkill_recovery.py), and a live worker running a long stage
+keeps them.
 """
 
 from __future__ import annotations
@@ -85,6 +96,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
             namespace="tiepnhan",
             heartbeat_timeout=settings.worker.heartbeat_timeout_ms,
             maintenance_chance=settings.worker.maintenance_chance,
+            dead_message_ttl=settings.worker.dead_message_ttl_ms,
         )
         broker._tiepnhan_url = settings.redis_url  # type: ignore[attr-defined]
     else:
