@@ -1,6 +1,7 @@
 """Answers on the fanpage reach the local Graph API server (tests/facebook/graph_server.py) with
 the right bodies; the window is respected; errors are retried or shown; the page's echo of the
-answer, by webhook (real uvicorn) and by polling, opens nothing and adds no second message."""
+answer, by webhook (real uvicorn) and by polling, opens nothing and adds no second message.
+Every test runs on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -35,11 +36,13 @@ PSID = "900001"  # GraphState.user(1)
 
 
 @pytest.fixture
-def fanpage(graph: GraphServer, configure: Callable[..., Settings], sqlite_url: str) -> Callable[..., Settings]:  # noqa: F811
+def fanpage(graph: GraphServer, configure: Callable[..., Settings], db_url: str) -> Callable[..., Settings]:  # noqa: F811
+    """Settings for one page on the stand-in; every test runs on SQLite and on a real PostgreSQL."""
+
     def _settings(**page: Any) -> Settings:
         values = {"name": "fanpage", "page_id": graph.state.page_id, "access_token": PAGE_TOKEN, "app_secret": APP_SECRET,
                   "verify_token": VERIFY_TOKEN, "graph_url": graph.url, "timeout_seconds": 10, **page}
-        return configure(sqlite_url, facebook_pages=[values], escalation={"retry_min_seconds": 1, "retry_max_seconds": 60})
+        return configure(db_url, facebook_pages=[values], escalation={"retry_min_seconds": 1, "retry_max_seconds": 60})
 
     return _settings
 

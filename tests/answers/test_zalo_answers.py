@@ -1,9 +1,13 @@
 """Answers on Zalo reach the local Zalo API stand-in (tests/zalo/zalo_server.py) with the right
 body and token; errors are retried or shown; the OA's echo (`oa_send_text`, through the real
-webhook on uvicorn) opens nothing and adds no second message."""
+webhook on uvicorn) opens nothing and adds no second message. Every test runs on SQLite and on a
+real PostgreSQL server."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -12,12 +16,20 @@ from notifiers.answer_delivery import deliver_answer, submit_answer
 from notifiers.answer_errors import AnswerPermanentError, AnswerTransientError
 from notifiers.answer_zalo import answer_error, zalo_body
 from notifiers.delivery import Outcome
-from tests.zalo.conftest import USER, engine, oa_event, process_all, send, user_event, web, zalo  # noqa: F401  (fixtures)
+from tests.zalo.conftest import USER, oa_event, process_all, send, user_event, web, zalo  # noqa: F401  (fixtures)
 from tests.zalo.zalo_server import ZaloServer
 from tickets.answer_models import Answer, AnswerAttempt
-from tickets.db import session_scope
+from tickets.db import dispose_engines, get_engine, migrate, session_scope
 from tickets.models import Message, Ticket, TicketEvent
 from tiepnhan import runtime
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = get_engine(db_url)
+    migrate(engine)
+    yield engine
+    dispose_engines()
 
 
 def zalo_ticket(web: str, zalo: ZaloServer, engine: Engine, *, follows: bool = True) -> int:  # noqa: F811
