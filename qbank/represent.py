@@ -212,18 +212,32 @@ def match_keys(word: Word) -> tuple[str, ...]:
     return (word.folded, word.marked) if word.marked else (word.folded,)
 
 
+@dataclass(frozen=True)
+class Phrases:
+    """Folded phrases, looked up by their first word."""
+
+    by_first_word: dict[str, tuple[tuple[str, ...], ...]]
+
+
 @cache
-def signal_phrases() -> dict[str, tuple[tuple[str, ...], ...]]:
+def signal_phrases() -> dict[str, Phrases]:
     """qbank/data/signals.toml: each list's name → its folded phrases."""
     data = tomllib.loads(SIGNALS_FILE.read_text(encoding="utf-8"))
-    return {name: tuple(tuple(fold(p).split()) for p in phrases) for name, phrases in data.items()}
+    out: dict[str, Phrases] = {}
+    for name, phrases in data.items():
+        grouped: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            words = tuple(fold(phrase).split())
+            grouped.setdefault(words[0], []).append(words)
+        out[name] = Phrases({first: tuple(group) for first, group in grouped.items()})
+    return out
 
 
-def has_phrase(words: list[Word], phrases: tuple[tuple[str, ...], ...]) -> bool:
+def has_phrase(words: list[Word], phrases: Phrases) -> bool:
     """Whether the words (as read, concept words after BREAK included) hold one of the phrases."""
     folded = [w.folded for w in words if w is not BREAK]
-    for phrase in phrases:
-        size = len(phrase)
-        if any(tuple(folded[i : i + size]) == phrase for i in range(len(folded) - size + 1)):
-            return True
+    for index, word in enumerate(folded):
+        for phrase in phrases.by_first_word.get(word, ()):
+            if tuple(folded[index : index + len(phrase)]) == phrase:
+                return True
     return False
