@@ -35,7 +35,7 @@ from tickets.places import province_codes, province_name
 from web.auth import engine_of, settings_of
 from web.login import client_address
 from web.portal_guard import (
-    FormRefused, Limits, check_form_token, claim_acknowledgement, code_matches, done_token, finish_attempt, keyed_hash, lookup_code, new_form_token,
+    FormRefused, Limits, address_allowed, check_form_token, claim_acknowledgement, code_matches, done_token, finish_attempt, keyed_hash, lookup_code, new_form_token,
     raw_id_from_done_token, record_attempt,
 )
 from web.secret import web_secret
@@ -121,30 +121,28 @@ async def submit_form(request: Request) -> Response:
         return _message_page(request, "Không gửi được", "Trình duyệt cần cho biết kích thước nội dung gửi (Content-Length).", 411)
     if int(length) > limit:
         return _message_page(request, "Tệp quá lớn", f"Tổng dung lượng gửi vượt quá {limit // (1024 * 1024)} MB. Hãy bớt hoặc thu nhỏ tệp đính kèm.", 413)
-    form = await request.form(max_files=portal.max_attachments + 1, max_fields=30, max_part_size=64 * 1024)
     secret = web_secret(settings)
-    values = {name: str(form.get(name) or "") for name in FORM_FIELDS}
     engine = engine_of(request)
-    ip_key = keyed_hash(secret, "ip", client_address(request) or "unknown")
+    limits = Limits(portal.max_per_ip, portal.max_per_address, timedelta(minutes=portal.window_minutes))
+    attempt_id, allowed = await run_in_threadpool(record_attempt, engine, keyed_hash(secret, "ip", client_address(request) or "unknown"), limits)
+    if not allowed:  # every attempt from a client address counts, refused ones too: a flood of bad forms is limited
+        log.warning("portal form rate-limited", extra={"by": "client address"})
+        return _message_page(request, "Vui lòng thử lại sau", LIMITED, 429, {"retry-after": str(int(portal.window_minutes * 60))})
+    form = await request.form(max_files=portal.max_attachments + 1, max_fields=30, max_part_size=64 * 1024)
+    values = {name: str(form.get(name) or "") for name in FORM_FIELDS}
     try:
         if str(form.get(HONEYPOT_FIELD) or ""):
             raise FormRefused("biểu mẫu không hợp lệ")  # only a robot fills the hidden field
         nonce = check_form_token(secret, str(form.get(TOKEN_FIELD) or ""), now=utcnow(), min_fill_seconds=portal.min_fill_seconds, max_age_minutes=portal.max_form_age_minutes)
-    except FormRefused as exc:
-        await run_in_threadpool(_note_refusal, engine, ip_key, portal)
-        log.info("portal form refused", extra={"reason": str(exc)})
-        return _form_page(request, settings, values=values, error=f"Chưa gửi được: {exc}.", status_code=400)
-    try:
-        question = validate_question({k: v for k, v in values.items()}, require_contact=True)
+        question = validate_question(dict(values), require_contact=True)
         files = check_attachments(await _uploads(form), max_files=portal.max_attachments, max_bytes=portal.max_attachment_bytes)
-    except (QuestionError, AttachmentRefused) as exc:
-        await run_in_threadpool(_note_refusal, engine, ip_key, portal)
+    except (FormRefused, QuestionError, AttachmentRefused) as exc:
+        await run_in_threadpool(finish_attempt, engine, attempt_id, "refused")
+        log.info("portal form refused", extra={"reason": type(exc).__name__})
         return _form_page(request, settings, values=values, error=f"Chưa gửi được: {exc}.", status_code=400)
     address_key = keyed_hash(secret, "address", question.contact_address or "")
-    limits = Limits(portal.max_per_ip, portal.max_per_address, timedelta(minutes=portal.window_minutes))
-    attempt_id, allowed = await run_in_threadpool(record_attempt, engine, ip_key, address_key, limits)
-    if not allowed:
-        log.warning("portal form rate-limited")
+    if not await run_in_threadpool(address_allowed, engine, attempt_id, address_key, limits):
+        log.warning("portal form rate-limited", extra={"by": "sender address"})
         return _message_page(request, "Vui lòng thử lại sau", LIMITED, 429, {"retry-after": str(int(portal.window_minutes * 60))})
     submitted = await run_in_threadpool(accept_question, engine, question, files, source=FORM_SOURCE, external_id=form_external_id(nonce), via="form")
     await run_in_threadpool(finish_attempt, engine, attempt_id, "accepted")
@@ -153,12 +151,6 @@ async def submit_form(request: Request) -> Response:
     if submitted.is_new and question.email and portal.acknowledge_by_email and settings.smtp is not None:
         task = BackgroundTask(run_in_threadpool, acknowledge, settings, engine, attempt_id, address_key, question.email, submitted.raw_item_id)
     return RedirectResponse(f"{DONE_PATH}?t={done_token(secret, submitted.raw_item_id)}", status_code=303, background=task)
-
-
-def _note_refusal(engine: Engine, ip_key: str, portal: Any) -> None:
-    """A refused form counts against its client address too (a flood of bad forms is limited)."""
-    attempt_id, _allowed = record_attempt(engine, ip_key, None, Limits(portal.max_per_ip, portal.max_per_address, timedelta(minutes=portal.window_minutes)))
-    finish_attempt(engine, attempt_id, "refused")
 
 
 def acknowledge(settings: Settings, engine: Engine, attempt_id: int, address_key: str, email: str, raw_item_id: int) -> None:
@@ -223,7 +215,7 @@ async def lookup_submit(request: Request) -> Response:
     engine = engine_of(request)
     portal = settings.portal
     limits = Limits(portal.max_per_ip * 4, portal.max_per_address, timedelta(minutes=portal.window_minutes))
-    attempt_id, allowed = await run_in_threadpool(record_attempt, engine, keyed_hash(secret, "lookup-ip", client_address(request) or "unknown"), None, limits)
+    attempt_id, allowed = await run_in_threadpool(record_attempt, engine, keyed_hash(secret, "lookup-ip", client_address(request) or "unknown"), limits)
     if not allowed:
         return _message_page(request, "Vui lòng thử lại sau", "Bạn đã tra cứu quá nhiều lần trong thời gian ngắn. Vui lòng thử lại sau ít phút.", 429,
                              {"retry-after": str(int(portal.window_minutes * 60))})

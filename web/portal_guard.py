@@ -98,29 +98,37 @@ class Limits:
     window: timedelta
 
 
-def record_attempt(engine: Engine, ip_key: str, address_key: str | None, limits: Limits, *, now: datetime | None = None) -> tuple[int, bool]:
-    """Write the attempt, then count: (attempt id, allowed)."""
+def record_attempt(engine: Engine, ip_key: str, limits: Limits, *, now: datetime | None = None) -> tuple[int, bool]:
+    """Write the attempt, then count this client address's attempts in the window: (attempt id, allowed)."""
     now = now or utcnow()
-    since = now - limits.window
     with session_scope(engine) as session:
-        attempt = PortalAttempt(at=now, ip_key=ip_key, address_key=address_key, outcome="pending")
+        attempt = PortalAttempt(at=now, ip_key=ip_key, address_key=None, outcome="pending")
         session.add(attempt)
         session.flush()
         attempt_id = attempt.id
         assert attempt_id is not None
-        by_ip = session.execute(select(func.count()).select_from(PortalAttempt).where(PortalAttempt.ip_key == ip_key, PortalAttempt.at > since)).scalar_one()  # type: ignore[arg-type]
-        by_address = 0
-        if address_key is not None:
-            by_address = session.execute(select(func.count()).select_from(PortalAttempt).where(
-                PortalAttempt.address_key == address_key, PortalAttempt.at > since,  # type: ignore[arg-type]
-                PortalAttempt.outcome.in_(("accepted", "pending")), PortalAttempt.id != attempt_id)).scalar_one()  # type: ignore[attr-defined, arg-type]
-        allowed = by_ip <= limits.max_per_ip and by_address < limits.max_per_address
+        by_ip = session.execute(select(func.count()).select_from(PortalAttempt).where(PortalAttempt.ip_key == ip_key, PortalAttempt.at > now - limits.window)).scalar_one()  # type: ignore[arg-type]
+        allowed = by_ip <= limits.max_per_ip
         if not allowed:
             attempt.outcome = "limited"
             session.add(attempt)
         if attempt_id % 100 == 0:
             session.execute(delete(PortalAttempt).where(PortalAttempt.at < now - max(PRUNE_AFTER, limits.window)))  # type: ignore[arg-type]
     return attempt_id, allowed
+
+
+def address_allowed(engine: Engine, attempt_id: int, address_key: str, limits: Limits, *, now: datetime | None = None) -> bool:
+    """Name the attempt's sender address, then count that address's questions in the window."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        session.execute(update(PortalAttempt).where(PortalAttempt.id == attempt_id).values(address_key=address_key))  # type: ignore[arg-type]
+        earlier = session.execute(select(func.count()).select_from(PortalAttempt).where(
+            PortalAttempt.address_key == address_key, PortalAttempt.at > now - limits.window,  # type: ignore[arg-type]
+            PortalAttempt.outcome.in_(("accepted", "pending")), PortalAttempt.id != attempt_id)).scalar_one()  # type: ignore[attr-defined, arg-type]
+        allowed = earlier < limits.max_per_address
+        if not allowed:
+            session.execute(update(PortalAttempt).where(PortalAttempt.id == attempt_id).values(outcome="limited"))  # type: ignore[arg-type]
+    return allowed
 
 
 def finish_attempt(engine: Engine, attempt_id: int, outcome: str) -> None:
