@@ -59,3 +59,26 @@ def test_unreadable_events_say_why(item: dict[str, object], reason: str) -> None
         read_events(json.dumps(item).encode(), NOW)
     with pytest.raises(CtiEventError, match="JSON"):
         read_events(b"{", NOW)
+
+
+@pytest.mark.parametrize("text", ["0912555666", "0912 555 666", "+84 912.555.666", "84912555666", "(024) 3936 1234", "024-3936-1234"])
+def test_phone_numbers_never_reach_a_log_line(text: str) -> None:
+    from tiepnhan.logs import redact
+
+    masked = redact(f"cuộc gọi từ {text} lúc 08:00")
+    assert sum(c.isdigit() for c in masked) <= 4 and masked.endswith("lúc 08:00")  # only the time is left
+
+
+def test_a_call_event_is_logged_with_the_number_masked(caplog: pytest.LogCaptureFixture, sqlite_engine: object) -> None:
+    import logging
+
+    from config.settings import CallCenterConfig
+    from ingest.calls.intake import record_cti_event
+    from tiepnhan.logs import JsonFormatter
+
+    (newcall,) = read_events(json.dumps(event("newCall", 0)).encode(), NOW)
+    with caplog.at_level(logging.INFO, logger="ingest.calls.intake"):
+        assert record_cti_event(sqlite_engine, CallCenterConfig(), newcall, enqueue=False) == "new"  # type: ignore[arg-type]
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    assert lines and all("345678" not in line and "0912 345" not in line for line in lines)
+    assert any("0912***678" in line for line in lines)

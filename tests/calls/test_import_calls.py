@@ -113,3 +113,28 @@ def test_a_file_that_cannot_be_read_stores_nothing(cli: Cli, tmp_path: Path) -> 
     path.write_bytes(b"foo,bar\n1,2\n")
     result = CliRunner().invoke(app, ["import-calls", str(path)])
     assert result.exit_code == 2 and "thiếu cột" in result.output
+
+
+def test_report_calls_counts_every_call_with_or_without_summary(cli: Cli, tmp_path: Path) -> None:
+    rows = generated_rows(240, seed=7)
+    path = tmp_path / "thang-11.csv"
+    path.write_bytes(as_csv(HEADER, [r.cells for r in rows]))
+    assert cli(str(path))[0] == 0
+    result = CliRunner().invoke(app, ["report-calls", "--from", "2025-11-24", "--to", "2025-11-24", "--by", "outcome", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    by_outcome = {row["group"]: row["calls"] for row in report["rows"]}
+    expected: dict[str, int] = {}
+    for r in rows:
+        expected[r.outcome] = expected.get(r.outcome, 0) + 1
+    assert by_outcome == expected
+    total = report["total"]
+    answered = [r for r in rows if r.outcome == "answered"]
+    assert (total["calls"], total["answered"], total["with_summary"]) == (len(rows), len(answered), sum(1 for r in rows if r.summary))
+    talk = sum(int(r.cells[4].split(":")[0]) * 60 + int(r.cells[4].split(":")[1]) for r in answered)
+    assert total["talk_total_minutes"] == round(talk / 60, 1)
+    assert abs(total["share"] - len(answered) / len(rows)) < 1e-9
+    other_day = CliRunner().invoke(app, ["report-calls", "--from", "2025-11-25", "--to", "2025-11-30", "--format", "json"], catch_exceptions=False)
+    assert json.loads(other_day.output)["total"]["calls"] == 0
+    wrong = CliRunner().invoke(app, ["report-calls", "--from", "2025-11-24", "--to", "2025-11-24", "--by", "tinh"])
+    assert wrong.exit_code == 2 and "không nhóm được" in wrong.output

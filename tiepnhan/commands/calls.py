@@ -1,4 +1,9 @@
-"""`tiepnhan import-calls FILE…`: the call center's call logs (CSV/XLSX, docs/channels.md) into call records and tickets."""
+"""The call center's commands (issue 18, docs/channels.md):
+
+- `tiepnhan import-calls FILE…`: call logs (CSV/XLSX) into call records and tickets;
+- `tiepnhan report-calls --from DATE --to DATE [--by day|week|month|agent|direction|outcome] [--format …]`:
+  the calls' figures (reports/calls.py).
+"""
 
 from __future__ import annotations
 
@@ -71,3 +76,40 @@ def register(app: typer.Typer) -> None:
         summary = import_call_logs(ctx, paths, as_json)
         if summary["errors"]:
             raise typer.Exit(1)
+
+    @app.command("report-calls")
+    def report_calls_command(
+        ctx: typer.Context,
+        date_from: Annotated[str, typer.Option("--from", help="ngày đầu kỳ (YYYY-MM-DD, theo giờ Việt Nam)", show_default=False)],
+        date_to: Annotated[str, typer.Option("--to", help="ngày cuối kỳ, tính cả ngày này", show_default=False)],
+        by: Annotated[str | None, typer.Option("--by", metavar="day|week|month|agent|direction|outcome", help="nhóm theo ngày, tuần, tháng, điện thoại viên, chiều cuộc gọi hoặc kết quả")] = None,
+        fmt: Annotated[str, typer.Option("--format", metavar="table|json|csv|xlsx", help="định dạng: bảng trên màn hình, json, csv hoặc xlsx")] = "table",
+        out: Annotated[Path | None, typer.Option("--out", help="ghi vào tệp này thay vì in ra (csv, json, xlsx)")] = None,
+    ) -> None:
+        """Báo cáo cuộc gọi tổng đài: số cuộc gọi đã trả lời, gọi nhỡ, bỏ máy, thời gian chờ và đàm thoại."""
+        from reports.calls import GROUPINGS, calls_report
+        from reports.period import Period, parse_day
+        from reports.render import to_csv, to_json, to_table, to_xlsx
+
+        if by is not None and by not in GROUPINGS:
+            fail(f"không nhóm được theo {by!r}; chọn một trong: {', '.join(GROUPINGS)}")
+        if fmt not in ("table", "json", "csv", "xlsx"):
+            fail(f"không có định dạng {fmt!r}; chọn một trong: table, json, csv, xlsx")
+        if fmt == "table" and out is not None:
+            fail("--format table chỉ in ra màn hình; để ghi tệp hãy chọn csv, json hoặc xlsx")
+        settings = load(ctx)
+        try:
+            period = Period(parse_day(date_from), parse_day(date_to), settings.timezone)
+        except ValueError as exc:
+            fail(str(exc))
+        report = calls_report(database(settings), period, by)
+        if fmt == "table":
+            console.print(to_table(report))
+            return
+        data: bytes = to_xlsx(report) if fmt == "xlsx" else (to_json(report) + "\n" if fmt == "json" else to_csv(report)).encode("utf-8")
+        if out is not None:
+            out.write_bytes(data)
+        elif fmt == "xlsx":
+            fail("--format xlsx cần --out TỆP")
+        else:
+            typer.echo(data.decode("utf-8"), nl=False)
