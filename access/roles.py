@@ -43,6 +43,7 @@ class Action(enum.StrEnum):
     VIEW_ADMIN = "view_admin"
     ANSWER_CITIZEN = "answer_citizen"
     MANAGE_BANK = "manage_bank"  # the question bank's pages: edit entries, see unanswered clusters
+    VIEW_REPORTS = "view_reports"  # the reports page (issue 15); an office counts only what it was sent
 
 
 _COORDINATION = frozenset(
@@ -54,10 +55,10 @@ _COORDINATION = frozenset(
 _OFFICE = frozenset({Action.OFFICE_ACKNOWLEDGE, Action.OFFICE_ANSWER, Action.OFFICE_NOT_OURS, Action.OFFICE_RESOLVE})
 
 ALLOWED: dict[Role, frozenset[Action]] = {
-    Role.COORDINATOR: _COORDINATION | {Action.ANSWER_CITIZEN, Action.MANAGE_BANK},
-    Role.OFFICE: _OFFICE,
-    Role.VIEWER: frozenset(),
-    Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.VIEW_ADMIN}),
+    Role.COORDINATOR: _COORDINATION | {Action.ANSWER_CITIZEN, Action.MANAGE_BANK, Action.VIEW_REPORTS},
+    Role.OFFICE: _OFFICE | {Action.VIEW_REPORTS},
+    Role.VIEWER: frozenset({Action.VIEW_REPORTS}),
+    Role.ADMIN: frozenset({Action.MANAGE_USERS, Action.VIEW_ADMIN, Action.VIEW_REPORTS}),
     Role.AGENT: frozenset({Action.NOTE, Action.ANSWER_CITIZEN}),
 }
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from config.settings import ReportTargetsConfig
-from reports.model import Column, Report
+from reports.model import Column, Report, cell_key
 from reports.period import Period
 from reports.rows import EscalationRow, TicketRow
 from reports.stats import share
@@ -41,6 +41,12 @@ def _judge(started: datetime, done_minutes: float | None, hours: float, now: dat
     if done_minutes is not None:
         return done_minutes <= hours * 60
     return None if add_business_hours(started, hours, calendar) > now else False
+
+
+def _members(outcomes: list[Outcome]) -> dict[str, set[int]]:
+    judged = [o for o in outcomes if o.within is not None]
+    within = {o.ticket_id for o in judged if o.within}
+    return {"counted": {o.ticket_id for o in judged}, "within": within, "share": within, "breaches": {o.ticket_id for o in judged if not o.within}}
 
 
 def _criterion(key: str, label: str, outcomes: list[Outcome], target_share: float) -> tuple[dict[str, Any], list[str]]:
@@ -84,9 +90,12 @@ def acceptance_report(
         [Outcome(e.ticket_id, e.acknowledge_sla_met if e.acknowledged_at else (None if e.due_at is None or e.due_at > now else False)) for e in sent],
         targets.sla_share,
     ))  # fmt: skip
-    rows, breaches = [], {}
+    rows, breaches, members = [], {}, {}
     for key, label, outcomes, target_share in criteria:
         row, listed = _criterion(key, label, outcomes, target_share)
         rows.append(row)
         breaches[key] = listed
-    return Report("acceptance", "Báo cáo nghiệm thu", period, None, COLUMNS, rows, None, {"breaches": breaches, "all_met": all(r["met"] for r in rows)})
+        members[cell_key(key)] = _members(outcomes)
+    report = Report("acceptance", "Báo cáo nghiệm thu", period, None, COLUMNS, rows, None, {"breaches": breaches, "all_met": all(r["met"] for r in rows)})
+    report.members = members
+    return report

@@ -33,28 +33,34 @@ def build_report(
     now: datetime,
     unit_names: dict[str, str] | None = None,
     progress: Progress = lambda step: None,
+    scope: rows.RowScope = rows.EVERYTHING,
+    drill: bool = False,
 ) -> Report:
+    """`scope`: what the reader may count (the web app's access scope); `drill`: also read what
+    only a drill-down needs (each person's tickets, for the workload report)."""
     with Session(engine) as session:
         if name == "volume":
             progress("đọc phiếu")
-            tickets = rows.load_tickets(session, period)
+            tickets = rows.load_tickets(session, period, scope)
             progress("đọc thư")
-            messages = rows.load_messages(session, period)
+            messages = rows.load_messages(session, period, scope)
             return volume_report(tickets, messages, period, by, unit_names)
         if name == "quality":
             progress("đọc phiếu")
-            tickets = rows.load_tickets(session, period)
+            tickets = rows.load_tickets(session, period, scope)
             progress("đọc chuyển xử lý")
-            escalations, overdue = rows.load_escalations(session, period), rows.load_overdue_escalations(session, now)
+            escalations, overdue = rows.load_escalations(session, period, scope), rows.load_overdue_escalations(session, now, scope)
             return quality_report(tickets, escalations, overdue, period, by, targets, now, unit_names)
         if name == "sla":
             progress("đọc chuyển xử lý")
-            return sla_report(rows.load_escalations(session, period), rows.load_overdue_escalations(session, now), period, unit_names)
+            return sla_report(rows.load_escalations(session, period, scope), rows.load_overdue_escalations(session, now, scope), period, unit_names)
         if name == "workload":
             progress("đọc việc đã làm")
-            return workload_report(rows.load_person_counts(session, period), rows.load_first_acted(session, period), period, active_calendar())
+            person_tickets = rows.load_person_tickets(session, period, scope) if drill else None
+            people, first_acted = rows.load_person_counts(session, period, scope), rows.load_first_acted(session, period, scope)
+            return workload_report(people, first_acted, period, active_calendar(), person_tickets)
         if name == "acceptance":
             progress("đọc phiếu và chuyển xử lý")
-            tickets, escalations = rows.load_tickets(session, period), rows.load_escalations(session, period)
+            tickets, escalations = rows.load_tickets(session, period, scope), rows.load_escalations(session, period, scope)
             return acceptance_report(tickets, escalations, period, targets, now, active_calendar())
     raise ValueError(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from reports.model import Report
+from reports.model import SHARE_FIGURES, Report
 from reports.render import cell_text
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -39,7 +39,7 @@ def to_pdf(report: Report) -> bytes:
     if "all_met" in report.details:
         pdf.cell(0, 7, "Kết luận: " + ("đạt tất cả chỉ tiêu" if report.details["all_met"] else "chưa đạt tất cả chỉ tiêu"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    shares = {"share", "target_share", "sla_attainment", "spam_share", "first_response_within_target", "resolution_within_target"}
+    shares = SHARE_FIGURES
     lines = report.rows + ([report.total] if report.total else [])
     with pdf.table(headings_style=FontFace(emphasis="BOLD"), markdown=False, text_align="LEFT") as table:
         heading = table.row()

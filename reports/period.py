@@ -47,3 +47,22 @@ def time_group(moment: datetime, by: str, zone: ZoneInfo) -> str:
     if by == "month":
         return f"{local.year}-{local.month:02d}"
     raise ValueError(f"không nhóm theo thời gian được bằng {by!r}")
+
+
+PERIOD_KINDS = ("day", "week", "month", "quarter")
+
+
+def period_of(kind: str, day: date, timezone: str = "Asia/Ho_Chi_Minh") -> Period:
+    """The day, ISO week (Monday to Sunday), month or quarter that contains `day`."""
+    if kind == "day":
+        return Period(day, day, timezone)
+    if kind == "week":
+        monday = day - timedelta(days=day.isoweekday() - 1)
+        return Period(monday, monday + timedelta(days=6), timezone)
+    if kind in ("month", "quarter"):
+        first_month = day.month if kind == "month" else 3 * ((day.month - 1) // 3) + 1
+        start = date(day.year, first_month, 1)
+        months = 1 if kind == "month" else 3
+        year, month = divmod(first_month - 1 + months, 12)
+        return Period(start, date(day.year + year, month + 1, 1) - timedelta(days=1), timezone)
+    raise ValueError(f"không có loại kỳ {kind!r}; chọn một trong: {', '.join(PERIOD_KINDS)}")

@@ -10,7 +10,7 @@ from typing import Any
 
 from config.settings import ReportTargetsConfig
 from reports.groups import HEADINGS, group_label, sort_groups, ticket_key
-from reports.model import Column, Report
+from reports.model import TOTAL, Column, Report, cell_key
 from reports.period import Period
 from reports.rows import EscalationRow, TicketRow
 from reports.stats import hours, median, p90, share
@@ -64,6 +64,32 @@ def _figures(tickets: list[TicketRow], escalations: list[EscalationRow], overdue
     }
 
 
+def _members(tickets: list[TicketRow], escalations: list[EscalationRow], overdue: list[EscalationRow], targets: ReportTargetsConfig) -> dict[str, set[int]]:
+    """The tickets behind each figure of `_figures` (a median: the tickets it is the median of)."""
+    counted = [t for t in tickets if t.status != "spam"]
+    responded = {t.id for t in counted if t.first_response_business_minutes is not None}
+    resolved = {t.id for t in counted if t.resolution_business_minutes is not None}
+    still_open = {t.id for t in counted if t.resolved_at is None and t.status not in ("resolved", "closed")}
+    members = {
+        "tickets": {t.id for t in counted},
+        "responded": responded, "first_response_median_h": responded, "first_response_p90_h": responded,
+        "first_response_within_target": {
+            t.id for t in counted if t.first_response_business_minutes is not None and t.first_response_business_minutes <= targets.first_response_hours * 60
+        },
+        "resolved": resolved, "resolution_median_h": resolved, "resolution_p90_h": resolved,
+        "resolution_within_target": {
+            t.id for t in counted if t.resolution_business_minutes is not None and t.resolution_business_minutes <= targets.resolution_hours * 60
+        },
+        "reopened": {t.id for t in counted if t.reopen_count > 0},
+        "open": still_open, "open_age_median_h": still_open,
+        "review_median_h": {e.ticket_id for e in escalations if e.review_business_minutes is not None},
+        "overdue_escalations": {e.ticket_id for e in overdue},
+    }  # fmt: skip
+    for i, family in enumerate(FAMILIES):
+        members[f"corrections_{family}"] = {t.id for t in tickets if t.corrections[i] > 0}
+    return members
+
+
 def quality_report(
     tickets: Sequence[TicketRow],
     escalations: Sequence[EscalationRow],
@@ -85,14 +111,21 @@ def quality_report(
     for escalation in escalations:
         if escalation.ticket_id in group_of:
             esc_by_group[group_of[escalation.ticket_id]].append(escalation)
-    overdue_by_group: dict[str | None, int] = defaultdict(int)
+    overdue_by_group: dict[str | None, list[EscalationRow]] = defaultdict(list)
     for escalation in overdue:
         if escalation.ticket_id in group_of:
-            overdue_by_group[group_of[escalation.ticket_id]] += 1
+            overdue_by_group[group_of[escalation.ticket_id]].append(escalation)
     rows = []
+    members: dict[str, dict[str, set[int]]] = {}
     for group in sort_groups(list(by_group)):
         row: dict[str, Any] = {"group": group if by else None, "label": group_label(by, group, unit_names)}
-        row.update(_figures(by_group[group], esc_by_group[group], overdue_by_group[group], targets, now))
+        row.update(_figures(by_group[group], esc_by_group[group], len(overdue_by_group[group]), targets, now))
         rows.append(row)
-    total = {"group": None, "label": "Tổng cộng", **_figures(list(tickets), [e for e in escalations if e.ticket_id in group_of], sum(overdue_by_group.values()), targets, now)}
-    return Report("quality", "Chất lượng phục vụ", period, by, [Column("label", HEADINGS[by]), *COLUMNS], rows, total)
+        members[cell_key(row["group"])] = _members(by_group[group], esc_by_group[group], overdue_by_group[group], targets)
+    visible_escalations = [e for e in escalations if e.ticket_id in group_of]
+    every_overdue = [e for group in overdue_by_group.values() for e in group]
+    total = {"group": None, "label": "Tổng cộng", **_figures(list(tickets), visible_escalations, len(every_overdue), targets, now)}
+    members[TOTAL] = _members(list(tickets), visible_escalations, every_overdue, targets)
+    report = Report("quality", "Chất lượng phục vụ", period, by, [Column("label", HEADINGS[by]), *COLUMNS], rows, total)
+    report.members = members
+    return report

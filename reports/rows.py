@@ -16,9 +16,33 @@ from sqlmodel import Session
 
 from reports.period import Period
 from tickets.clock_models import EscalationClock, TicketClock
+from tickets.escalation_models import Escalation
 from tickets.models import Message, Ticket, TicketEvent
 
 OPEN_STATUSES = ("new", "triaged", "escalated", "unit_responded")
+
+
+@dataclass(frozen=True)
+class RowScope:
+    """What the reader may count: a predicate on Ticket (the web app gives access.scope's
+    ticket_scope, with a province filter) and one on Escalation (escalation_scope). None: all."""
+
+    tickets: Any = None
+    escalations: Any = None
+
+    def on_tickets(self) -> list[Any]:
+        return [] if self.tickets is None else [self.tickets]
+
+    def on_escalation_clocks(self, query: Any) -> Any:
+        """The query over EscalationClock, joined and filtered to what the reader may see."""
+        if self.tickets is not None:
+            query = query.join(Ticket, Ticket.id == EscalationClock.ticket_id).where(self.tickets)  # type: ignore[arg-type]
+        if self.escalations is not None:
+            query = query.join(Escalation, Escalation.id == EscalationClock.escalation_id).where(self.escalations)  # type: ignore[arg-type]
+        return query
+
+
+EVERYTHING = RowScope()
 
 
 @dataclass(frozen=True)
@@ -89,21 +113,23 @@ def _ticket_row(values: Any, units: dict[int, str]) -> TicketRow:
     )  # fmt: skip
 
 
-def _latest_units(session: Session, condition: Any) -> dict[int, str]:
+def _latest_units(session: Session, condition: Any, scope: RowScope = EVERYTHING) -> dict[int, str]:
     query = (
         select(EscalationClock.ticket_id, EscalationClock.unit_id)
         .join(Ticket, Ticket.id == EscalationClock.ticket_id)  # type: ignore[arg-type]
-        .where(condition)
+        .where(condition, *scope.on_tickets())
         .order_by(EscalationClock.escalation_id)
     )
+    if scope.escalations is not None:
+        query = query.join(Escalation, Escalation.id == EscalationClock.escalation_id).where(scope.escalations)  # type: ignore[arg-type]
     return {tid: unit for tid, unit in session.execute(query)}
 
 
-def load_tickets(session: Session, period: Period) -> list[TicketRow]:
+def load_tickets(session: Session, period: Period, scope: RowScope = EVERYTHING) -> list[TicketRow]:
     """Tickets opened in the period, with their clocks."""
     begin, end = period.utc_bounds()
-    opened = and_(Ticket.created_at >= begin, Ticket.created_at < end)  # type: ignore[arg-type, operator]
-    units = _latest_units(session, opened)
+    opened = and_(Ticket.created_at >= begin, Ticket.created_at < end, *scope.on_tickets())  # type: ignore[arg-type, operator]
+    units = _latest_units(session, opened, scope)
     query = select(*_ticket_columns()).outerjoin(TicketClock, TicketClock.ticket_id == Ticket.id).where(opened)  # type: ignore[arg-type]
     return [_ticket_row(values, units) for values in session.execute(query)]
 
@@ -116,18 +142,18 @@ def load_open_tickets(session: Session) -> list[TicketRow]:
     return [_ticket_row(values, units) for values in session.execute(query)]
 
 
-def load_messages(session: Session, period: Period) -> list[MessageRow]:
+def load_messages(session: Session, period: Period, scope: RowScope = EVERYTHING) -> list[MessageRow]:
     """Messages received in the period, each with its ticket's grouping columns (not its clock)."""
     begin, end = period.utc_bounds()
     received = and_(Message.received_at >= begin, Message.received_at < end)  # type: ignore[arg-type, operator]
-    units = _latest_units(session, Ticket.id.in_(select(Message.ticket_id).where(received)))  # type: ignore[union-attr]
+    units = _latest_units(session, Ticket.id.in_(select(Message.ticket_id).where(received)), scope)  # type: ignore[union-attr]
     query = (
         select(
             Message.received_at, Message.direction, Message.is_auto_reply, Message.is_bounce,
             Ticket.id, Ticket.channel, Ticket.source, Ticket.province_code, Ticket.category, Ticket.insurance_types, Ticket.status, Ticket.created_at,
         )  # fmt: skip
         .join(Ticket, Ticket.id == Message.ticket_id)  # type: ignore[arg-type]
-        .where(received)
+        .where(received, *scope.on_tickets())
     )
     tickets: dict[int, TicketRow] = {}
     rows = []
@@ -152,10 +178,10 @@ def _escalation_row(clock: EscalationClock) -> EscalationRow:
     )  # fmt: skip
 
 
-def load_escalations(session: Session, period: Period) -> list[EscalationRow]:
+def load_escalations(session: Session, period: Period, scope: RowScope = EVERYTHING) -> list[EscalationRow]:
     """Escalations proposed or sent to their (last) unit in the period."""
     begin, end = period.utc_bounds()
-    query = select(EscalationClock).where(
+    query = scope.on_escalation_clocks(select(EscalationClock)).where(
         or_(
             and_(EscalationClock.proposed_at >= begin, EscalationClock.proposed_at < end),  # type: ignore[arg-type, operator]
             and_(EscalationClock.sent_at >= begin, EscalationClock.sent_at < end),  # type: ignore[arg-type, operator]
@@ -164,9 +190,9 @@ def load_escalations(session: Session, period: Period) -> list[EscalationRow]:
     return [_escalation_row(clock) for clock in session.execute(query).scalars()]
 
 
-def load_overdue_escalations(session: Session, now: datetime) -> list[EscalationRow]:
+def load_overdue_escalations(session: Session, now: datetime, scope: RowScope = EVERYTHING) -> list[EscalationRow]:
     """Sent, not answered, not resolved, past their deadline: overdue now."""
-    query = select(EscalationClock).where(
+    query = scope.on_escalation_clocks(select(EscalationClock)).where(
         EscalationClock.acknowledged_at.is_(None),  # type: ignore[union-attr]
         EscalationClock.resolved_at.is_(None),  # type: ignore[union-attr]
         EscalationClock.due_at < now,  # type: ignore[arg-type, operator]
@@ -181,10 +207,17 @@ class PersonCounts:
     tickets: int  # distinct tickets they acted on
 
 
-def load_person_counts(session: Session, period: Period) -> list[PersonCounts]:
-    """The period's events done by people (not the system), counted by the database (at index)."""
+def _people_events(period: Period, scope: RowScope) -> tuple[Any, ...]:
     begin, end = period.utc_bounds()
-    in_period = (TicketEvent.at >= begin, TicketEvent.at < end, TicketEvent.actor != "system")  # type: ignore[arg-type, operator]
+    in_period: tuple[Any, ...] = (TicketEvent.at >= begin, TicketEvent.at < end, TicketEvent.actor != "system")  # type: ignore[arg-type, operator]
+    if scope.tickets is not None:
+        in_period += (TicketEvent.ticket_id.in_(select(Ticket.id).where(scope.tickets)),)  # type: ignore[union-attr]
+    return in_period
+
+
+def load_person_counts(session: Session, period: Period, scope: RowScope = EVERYTHING) -> list[PersonCounts]:
+    """The period's events done by people (not the system), counted by the database (at index)."""
+    in_period = _people_events(period, scope)
     kinds: dict[str, dict[str, int]] = {}
     for actor, kind, count in session.execute(select(TicketEvent.actor, TicketEvent.kind, func.count()).where(*in_period).group_by(TicketEvent.actor, TicketEvent.kind)):
         kinds.setdefault(actor, {})[kind] = int(count)
@@ -192,9 +225,18 @@ def load_person_counts(session: Session, period: Period) -> list[PersonCounts]:
     return [PersonCounts(actor=actor, kinds=kinds[actor], tickets=int(tickets.get(actor, 0))) for actor in kinds]
 
 
-def load_first_acted(session: Session, period: Period) -> list[TicketRow]:
+def load_person_tickets(session: Session, period: Period, scope: RowScope = EVERYTHING) -> dict[str, dict[str, set[int]]]:
+    """Each person's tickets per event kind in the period (a workload drill-down only)."""
+    found: dict[str, dict[str, set[int]]] = {}
+    query = select(TicketEvent.actor, TicketEvent.kind, TicketEvent.ticket_id).where(*_people_events(period, scope)).distinct()
+    for actor, kind, ticket_id in session.execute(query):
+        found.setdefault(actor, {}).setdefault(kind, set()).add(ticket_id)
+    return found
+
+
+def load_first_acted(session: Session, period: Period, scope: RowScope = EVERYTHING) -> list[TicketRow]:
     """Tickets a person first acted on in the period (by the clock's first_action_at index)."""
     begin, end = period.utc_bounds()
-    condition = and_(TicketClock.first_action_at >= begin, TicketClock.first_action_at < end)  # type: ignore[arg-type, operator]
+    condition = and_(TicketClock.first_action_at >= begin, TicketClock.first_action_at < end, *scope.on_tickets())  # type: ignore[arg-type, operator]
     query = select(*_ticket_columns()).join(TicketClock, TicketClock.ticket_id == Ticket.id).where(condition)  # type: ignore[arg-type]
     return [_ticket_row(values, {}) for values in session.execute(query)]

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from reports.groups import group_label, sort_groups
-from reports.model import Column, Report
+from reports.model import TOTAL, Column, Report, cell_key
 from reports.period import Period
 from reports.rows import EscalationRow
 from reports.stats import hours, median, share
@@ -44,17 +44,38 @@ def _figures(escalations: list[EscalationRow], overdue: int, begin: datetime, en
     }
 
 
+def _members(escalations: list[EscalationRow], overdue: list[EscalationRow], begin: datetime, end: datetime) -> dict[str, set[int]]:
+    """The tickets behind each figure of `_figures`."""
+    sent = [e for e in escalations if e.sent_at is not None and begin <= e.sent_at < end]
+    answered = {e.ticket_id for e in sent if e.acknowledged_at is not None}
+    return {
+        "sent": {e.ticket_id for e in sent},
+        "answered": answered,
+        "answered_in_time": {e.ticket_id for e in sent if e.acknowledge_sla_met},
+        "sla_attainment": {e.ticket_id for e in sent if e.acknowledge_sla_met},
+        "answer_median_h": answered,
+        "resolved": {e.ticket_id for e in sent if e.resolved_at is not None},
+        "overdue_now": {e.ticket_id for e in overdue},
+        "rerouted": {e.ticket_id for e in escalations if e.reroute_count > 0},
+    }
+
+
 def sla_report(escalations: Sequence[EscalationRow], overdue: Sequence[EscalationRow], period: Period, unit_names: dict[str, str] | None = None) -> Report:
     begin, end = period.utc_bounds()
     by_unit: dict[str | None, list[EscalationRow]] = defaultdict(list)
     for escalation in escalations:
         by_unit[escalation.unit_id].append(escalation)
-    overdue_by_unit: dict[str | None, int] = defaultdict(int)
+    overdue_by_unit: dict[str | None, list[EscalationRow]] = defaultdict(list)
     for escalation in overdue:
-        overdue_by_unit[escalation.unit_id] += 1
+        overdue_by_unit[escalation.unit_id].append(escalation)
         by_unit.setdefault(escalation.unit_id, [])
     rows = []
+    members: dict[str, dict[str, set[int]]] = {}
     for unit in sort_groups(list(by_unit)):
-        rows.append({"group": unit, "label": group_label("unit", unit, unit_names), **_figures(by_unit[unit], overdue_by_unit[unit], begin, end)})
+        rows.append({"group": unit, "label": group_label("unit", unit, unit_names), **_figures(by_unit[unit], len(overdue_by_unit[unit]), begin, end)})
+        members[cell_key(unit)] = _members(by_unit[unit], overdue_by_unit[unit], begin, end)
     total = {"group": None, "label": "Tổng cộng", **_figures(list(escalations), len(overdue), begin, end)}
-    return Report("sla", "Thời hạn xử lý của các đơn vị", period, "unit", COLUMNS, rows, total)
+    members[TOTAL] = _members(list(escalations), list(overdue), begin, end)
+    report = Report("sla", "Thời hạn xử lý của các đơn vị", period, "unit", COLUMNS, rows, total)
+    report.members = members
+    return report

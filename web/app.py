@@ -19,7 +19,7 @@ from web.auth import auth_middleware
 from web.login import login_routes
 from web.templating import STATIC_DIR, STATIC_PREFIX
 
-PAGE_MODULES: tuple[str, ...] = ("web.pages", "web.pages_bank", "web.pages_answers", "web.portal")
+PAGE_MODULES: tuple[str, ...] = ("web.pages", "web.pages_bank", "web.pages_answers", "web.portal", "web.pages_reports")
 
 # No inline script or style, nothing from elsewhere; citizens' HTML mail is never rendered as HTML.
 CONTENT_SECURITY_POLICY = (

@@ -6,6 +6,7 @@ work without JavaScript; every state-changing form carries the CSRF token.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,7 @@ from tickets.places import province_codes
 from web import pages_data as data
 from web import pages_view as view
 from web.pages_render import flash, render, user_of
+from web.pages_reports import drill_down
 
 PAGE_SIZE = 25
 TICKET_ACTIONS = (
@@ -114,19 +116,24 @@ class Pages:
             q=params.get("q", "").strip()[:200], status=params.get("status", ""), channel=params.get("channel", ""),
             province=params.get("province", ""), insurance=params.get("insurance", ""), category=params.get("category", ""),
             unit=params.get("unit", ""), assignee=params.get("assignee", "").strip()[:100], sla=params.get("sla", ""),
-            date_from=params.get("from", ""), date_to=params.get("to", ""),
+            date_from=params.get("from", ""), date_to=params.get("to", ""), drill=params.get("drill", "")[:2000],
         )
         number = _page_number(request)
+        # A figure of the reports page: the tickets it counts (web/pages_reports.py)
+        drill = await run_in_threadpool(drill_down, self.settings, user, filters.drill) if filters.drill else None
+        if drill is not None:
+            filters = replace(filters, ids=drill.ids)
 
         def load() -> data.Listing:
             with Session(self.engine) as session:
                 return data.find_tickets(session, user, filters, _now(), (number - 1) * PAGE_SIZE, PAGE_SIZE)
 
         listing = await run_in_threadpool(load)
-        for error in listing.errors:
+        for error in [*listing.errors, *(drill.errors if drill else [])]:
             flash(request, "error", error)
         page = view.paginate(listing.total, number, PAGE_SIZE, "/tickets", filters.as_query())
-        return render(request, "tickets.html", {"rows": listing.rows, "page": page, "filters": filters.as_query(), "options": self.filter_options(user)}, user)
+        context = {"rows": listing.rows, "page": page, "filters": filters.as_query(), "options": self.filter_options(user), "drill": drill}
+        return render(request, "tickets.html", context, user)
 
     def filter_options(self, user: User) -> dict[str, list[tuple[str, str]]]:
         any_ = [("", "Tất cả")]

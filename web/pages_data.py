@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, select
+from sqlalchemy import String, and_, bindparam, case, cast, exists, false, func, select
 from sqlmodel import Session
 
 from access.models import User
@@ -39,12 +39,15 @@ class TicketFilters:
     sla: str = ""  # "late" | "ok" | ""
     date_from: str = ""  # yyyy-mm-dd, local dates
     date_to: str = ""
+    drill: str = ""  # a reports page figure (web/pages_reports.py::drill_token)
+    ids: frozenset[int] | None = None  # the tickets that figure counts, resolved by the page
 
     def as_query(self) -> dict[str, str]:
         return {
             "q": self.q, "status": self.status, "channel": self.channel, "province": self.province,
             "insurance": self.insurance, "category": self.category, "unit": self.unit,
             "assignee": self.assignee, "sla": self.sla, "from": self.date_from, "to": self.date_to,
+            "drill": self.drill,
         }
 
 
@@ -78,6 +81,8 @@ def ticket_conditions(user: User, filters: TicketFilters, now: datetime) -> tupl
     """The WHERE clause of the ticket list (scope first) and the filters it could not read."""
     conditions: list[Any] = [ticket_scope(user)]
     errors: list[str] = []
+    if filters.ids is not None:  # integers only, rendered inline: no limit on bound parameters
+        conditions.append(Ticket.id.in_(bindparam("drill_ids", sorted(filters.ids), literal_execute=True)) if filters.ids else false())  # type: ignore[union-attr]
     if filters.status:
         conditions.append(Ticket.status == filters.status)
     if filters.channel:

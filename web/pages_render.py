@@ -46,6 +46,8 @@ def nav_items(user: User | None, path: str) -> list[dict[str, Any]]:
     items = [("/", "Công việc"), ("/tickets", "Phiếu"), ("/escalations", "Chuyển đơn vị"), ("/dashboard", "Tổng quan")]
     if can(user, Action.MANAGE_BANK):
         items.append(("/bank", "Ngân hàng câu hỏi"))
+    if can(user, Action.VIEW_REPORTS):
+        items.append(("/reports", "Báo cáo"))
     if can(user, Action.VIEW_ADMIN):
         items.append(("/admin", "Quản trị"))
     current = max((href for href, _ in items if path == href or (href != "/" and path.startswith(href + "/"))), key=len, default=None)

@@ -56,6 +56,7 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("POST", "/api/escalations/{escalation_id}/reject"): RouteRow(COORDINATOR, "escalation"),
     ("POST", "/api/escalations/{escalation_id}/reroute"): RouteRow(COORDINATOR, "escalation"),
     # Pages
+    ("GET", "/reports"): RouteRow(frozenset({"coordinator", "office", "viewer", "admin"})),  # office: only what it was sent
     ("GET", "/"): RouteRow(STAFF),
     ("GET", "/tickets"): RouteRow(STAFF),
     ("GET", "/tickets/{ticket_id:int}"): RouteRow(STAFF, "ticket"),
