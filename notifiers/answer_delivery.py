@@ -101,8 +101,9 @@ def _sent_bytes(prepared: PreparedAnswer) -> bytes:
 def _store_outbound(session: Session, ticket: Ticket, answer: Answer, prepared: PreparedAnswer, external_id: str, sent: SentAnswer) -> int | None:
     """The answer as an outbound message of the ticket; a later echo of the same id (the page's
     own reply seen by polling or a webhook, a copy in the mailbox) is then a duplicate."""
-    (digest,) = save_blobs(session, [_sent_bytes(prepared)])
-    content_size = len(_sent_bytes(prepared))
+    content = _sent_bytes(prepared)  # serialising a mail folds every header again: once only
+    (digest,) = save_blobs(session, [content])
+    content_size = len(content)
     raw_ids = insert_ignoring_duplicates(
         session, RawItem,
         [{
