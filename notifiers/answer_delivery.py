@@ -128,7 +128,19 @@ def _store_outbound(session: Session, ticket: Ticket, answer: Answer, prepared: 
         }],
         ["channel", "external_id"], "id",
     )
-    return inserted[0] if inserted else None
+    if inserted:
+        return int(inserted[0])
+    # The platform's echo of this answer was stored first (its webhook beat this record): it is
+    # the answer's message. One still waiting for a ticket (a private reply's Messenger echo has
+    # no thread key of this ticket) joins this one.
+    channel = prepared.message_channel or ticket.channel
+    echo = session.execute(select(Message).where(Message.channel == channel, Message.external_id == external_id)).scalar_one_or_none()  # type: ignore[arg-type]
+    if echo is None:
+        return None
+    if echo.ticket_id is None:
+        echo.ticket_id, echo.threaded = ticket.id, True
+        session.add(echo)
+    return echo.id
 
 
 def _record_sent(engine: Engine, answer_id: int, attempt_id: int, prepared: PreparedAnswer, sent: SentAnswer) -> None:

@@ -297,3 +297,44 @@ def test_request_bodies_are_json_objects_in_the_form(graph: GraphServer) -> None
     form = request.form()
     assert json.loads(form["recipient"]) == {"id": PSID} and json.loads(form["message"]) == {"text": "Chào ông/bà \"An\""}
     assert form["messaging_type"] == "RESPONSE"
+
+
+@pytest.mark.parametrize("mode", ["messenger", "comment_private"])
+def test_an_echo_processed_before_the_answer_is_recorded_is_still_the_answers_message(
+    webhook: tuple[str, Settings], graph: GraphServer, monkeypatch: pytest.MonkeyPatch, mode: str,  # noqa: F811
+) -> None:
+    """Facebook's echo webhook can beat our own bookkeeping: the echo is stored and threaded first,
+    then the delivery records the answer. Still one message, on the answer's ticket, nothing opened."""
+    from notifiers.answer_senders import sender_for
+
+    url, settings = webhook
+    engine = runtime.engine()
+    if mode == "messenger":
+        ticket_id = messenger_ticket(graph, engine, minutes=5)
+        recipient = PSID
+    else:
+        ticket_id, _ = comment_ticket(graph, engine, minutes=5)
+        recipient = "900002"
+    sender = sender_for(mode)
+    assert sender is not None
+    real_send = sender.send
+
+    def send_then_echo(settings: Settings, prepared: Any) -> Any:
+        sent = real_send(settings, prepared)
+        echo = messaging(str(sent.external_id), prepared.text, echo=True, seconds_ago=0)
+        echo["entry"][0]["messaging"][0]["recipient"] = {"id": recipient}
+        assert send(url, echo) == 200
+        process_all(engine)
+        return sent
+
+    monkeypatch.setattr(sender, "send", send_then_echo)
+    _tickets, messages_before = counts(engine)
+    answer = submit_answer(engine, settings, ticket_id, "Câu trả lời.", "can_bo", mode=mode)
+    assert answer.status == "sent"
+    with session_scope(engine) as session:
+        outbound = session.execute(select(Message).where(Message.direction == "outbound")).scalars().all()
+        assert [(m.ticket_id, m.external_id) for m in outbound] == [(ticket_id, answer.external_id)]
+        assert session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
+    assert counts(engine)[1] == messages_before + 1
+    (sent_event,) = events(engine, ticket_id, "answer_sent")
+    assert sent_event.data["message_id"] == outbound[0].id
