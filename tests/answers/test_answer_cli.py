@@ -74,6 +74,22 @@ def test_answer_from_a_file_is_sent_before_the_command_returns(cli: Callable[...
     assert actors["answer_sent"] == "Trần Thị Lan" and actors["answer_requested"] == "Trần Thị Lan"
 
 
+def test_an_answer_from_a_bank_entry_records_the_entry(cli: Callable[..., tuple[int, str]], smtp: SmtpCapture) -> None:
+    from qbank.entry import BankEntry
+    from qbank.store import save_entry
+
+    with session_scope(runtime.engine()) as session:
+        row, _ = save_entry(session, BankEntry("bhxh-1-lan", "Rút BHXH một lần thế nào?", "Nộp hồ sơ tại BHXH cấp huyện."), "dieuphoi")
+        entry_id = row.id
+    ticket_id = ingest_email(citizen_email(*QUESTION, message_id="bhxh1lan-5@dan.localhost"))
+    code, output = cli("answer", str(ticket_id), "--text-file", "-", "--entry", str(entry_id), stdin="Nộp hồ sơ tại BHXH cấp huyện.")
+    assert code == 0, output
+    with session_scope(runtime.engine()) as session:
+        assert session.execute(select(Answer.entry_id)).scalar_one() == entry_id
+        [event] = session.execute(select(TicketEvent).where(TicketEvent.kind == "answer_sent")).scalars().all()
+        assert event.data["entry_id"] == entry_id
+
+
 def test_answer_from_stdin_defaults_to_the_login_name(cli: Callable[..., tuple[int, str]], smtp: SmtpCapture) -> None:
     ticket_id = ingest_email(citizen_email(*QUESTION, message_id="bhxh1lan-2@dan.localhost"))
     code, output = cli("answer", str(ticket_id), "--text-file", "-", stdin="Trả lời từ đầu vào chuẩn.")
@@ -98,6 +114,8 @@ def test_bad_input_is_refused_in_vietnamese_and_nothing_is_sent(cli: Callable[..
     assert code == 2 and "không đọc được tệp" in output
     code, output = cli("answer", str(ticket_id), "--text-file", "-", "--mode", "messenger", stdin="x")
     assert code == 1 and "không trả lời được theo cách 'messenger'" in output
+    code, output = cli("answer", str(ticket_id), "--text-file", "-", "--entry", "42", stdin="x")
+    assert code == 1 and "không có mục ngân hàng câu hỏi số 42" in output
     code, output = cli("answer", "999", "--text-file", "-", stdin="x")
     assert code == 1 and "không có phiếu số 999" in output
     assert "Traceback" not in output

@@ -62,6 +62,13 @@ def register(app: typer.Typer) -> None:
         settings = load(ctx)
         engine = database(settings)
         author = acting_user(as_name)
+        if entry is not None:
+            from qbank.models import BankEntryRow
+            from tickets.db import session_scope
+
+            with session_scope(engine) as session:
+                if session.get(BankEntryRow, entry) is None:
+                    fail(f"không có mục ngân hàng câu hỏi số {entry}; xem: tiepnhan bank export", 1)
         try:
             answer = submit_answer(engine, settings, ticket_id, text, author, entry_id=entry, mode=mode)
         except AnswerRefused as exc:
