@@ -57,7 +57,7 @@ def unanswered_clusters(session: Session, since: datetime, until: datetime, thre
         if message is None:
             continue
         subject = message.subject or ticket.subject
-        found = suggest(index, subject, message.full_text, insurance_types=list(ticket.insurance_types), topics=list(ticket.topics), category=ticket.category, threshold=threshold)
+        found = index is not None and suggest(index, subject, message.full_text, insurance_types=list(ticket.insurance_types), topics=list(ticket.topics), category=ticket.category, threshold=threshold)
         if found:
             continue
         tokens = tokens_of(read_words(subject, message.full_text))

@@ -26,12 +26,15 @@ class TicketSuggestion:
     question: str  # the entry's canonical question, to show beside its id
 
 
-def published_index(session: Session) -> BankIndex:
+def published_index(session: Session) -> BankIndex | None:
     """The index of the published entries, rebuilt only when an entry changed (every change
-    raises an entry's version, so count and sum of versions say whether it is still current)."""
+    raises an entry's version, so count and sum of versions say whether it is still current).
+    None while nothing is published (an empty bank has nothing to rank)."""
     count, versions = session.exec(
         select(func.count(BankEntryRow.id), func.coalesce(func.sum(BankEntryRow.version), 0)).where(BankEntryRow.status == "published")
     ).one()
+    if not count:
+        return None
     url = str(session.get_bind().engine.url)
     key = (url, int(count), int(versions))
     with _lock:
@@ -64,6 +67,8 @@ def suggestions_for_ticket(session: Session, ticket_id: int, threshold: float | 
     if message is None:
         return []
     index = published_index(session)
+    if index is None:
+        return []
     found = suggest(
         index,
         message.subject or ticket.subject,
