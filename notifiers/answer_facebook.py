@@ -12,8 +12,9 @@ page token from the page's configuration, `appsecret_proof`, pacing):
     MESSAGE_TAG with tag HUMAN_AGENT up to 7 days after that message.
     A Messenger text holds at most 2,000 characters: a longer answer is REFUSED with its length
     (not split), because one answer is one platform message whose id (and echo) is recognised.
-  * `comment_public`: POST /{comment-id}/comments with `message`: a public reply to the
-    citizen's latest comment on the ticket.
+  * `comment_public`: POST /{comment-id}/comments with `message`: a public reply in the thread
+    of the citizen's latest comment on the ticket (under its top-level comment: comments nest one
+    level deep, https://developers.facebook.com/docs/graph-api/reference/object/comments/).
   * `comment_private`: POST /{page-id}/messages with recipient {"comment_id"}: a private reply
     (https://developers.facebook.com/docs/messenger-platform/discovery/private-replies/), one per
     comment, within 7 days of it.
@@ -237,12 +238,21 @@ def _latest_comment(session: Session, ticket: Ticket) -> Message:
     return comments[-1]
 
 
+def thread_comment_id(comment: Message) -> str:
+    """The top-level comment of a comment's thread: Facebook comments nest one level deep, so a
+    public reply to a citizen's reply goes under the comment that started the thread."""
+    for key in comment.parent_keys or []:
+        if key.startswith("fb-comment:"):
+            return key.removeprefix("fb-comment:")
+    return comment.external_id
+
+
 class CommentPublicSender:
     mode = AnswerMode.COMMENT_PUBLIC.value
 
     def prepare(self, settings: Settings, session: Session, answer: Answer, ticket: Ticket) -> PreparedAnswer:
         page = page_config(settings, ticket)
-        return _prepared(answer, ticket, page, public_reply_request(_latest_comment(session, ticket).external_id, answer.text))
+        return _prepared(answer, ticket, page, public_reply_request(thread_comment_id(_latest_comment(session, ticket)), answer.text))
 
     def send(self, settings: Settings, prepared: PreparedAnswer) -> SentAnswer:
         return _sent(_post(settings, prepared.source, prepared.request), "id")

@@ -258,6 +258,19 @@ def test_public_comment_reply_and_its_echo_by_webhook_and_poll(webhook: tuple[st
     assert not events(engine, ticket_id, "message_edited")
 
 
+def test_a_public_reply_to_a_citizens_reply_goes_under_the_top_level_comment(fanpage: Callable[..., Settings], graph: GraphServer) -> None:  # noqa: F811
+    settings = fanpage()
+    engine = runtime.engine()
+    ticket_id, top = comment_ticket(graph, engine, minutes=30)
+    post = graph.state.posts[0]
+    graph.state.add_comment(post, f"{graph.state.page_id}_c2", "Tôi ở Đồng Nai ạ", ago(minutes=5), user=2, parent=top)
+    poll(graph, engine)
+    answer = submit_answer(engine, settings, ticket_id, "Đồng Nai chi trả từ ngày 3.", "can_bo", mode="comment_public")
+    assert answer.status == "sent"
+    ((path, _body),) = sends(graph)
+    assert path == f"/v21.0/{top}/comments"
+
+
 def test_private_reply_to_a_comment_once_and_its_echo_adds_nothing(webhook: tuple[str, Settings], graph: GraphServer) -> None:  # noqa: F811
     url, settings = webhook
     engine = runtime.engine()
