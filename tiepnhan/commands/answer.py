@@ -42,14 +42,14 @@ def register(app: typer.Typer) -> None:
     @app.command("answer")
     def answer_command(
         ctx: typer.Context,
-        ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012")],
-        text_file: Annotated[str, typer.Option("--text-file", help="tệp văn bản UTF-8 chứa câu trả lời ('-': đọc từ đầu vào chuẩn)")],
-        entry: Annotated[int | None, typer.Option("--entry", help="số mục ngân hàng câu hỏi làm gốc cho câu trả lời")] = None,
-        mode: Annotated[str | None, typer.Option("--mode", help="cách trả lời: email, messenger, comment_public, comment_private, zalo (mặc định: theo kênh của phiếu)")] = None,
-        as_name: Annotated[str | None, typer.Option("--as", help="tên người trả lời (mặc định: TIEPNHAN_USER hoặc tên đăng nhập)")] = None,
+        ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012", metavar="PHIẾU")],
+        text_file: Annotated[str, typer.Option("--text-file", metavar="TỆP", help="tệp văn bản UTF-8 chứa câu trả lời ('-': đọc từ đầu vào chuẩn)")],
+        entry: Annotated[int | None, typer.Option("--entry", metavar="SỐ", help="số mục ngân hàng câu hỏi làm gốc cho câu trả lời")] = None,
+        mode: Annotated[str | None, typer.Option("--mode", metavar="CÁCH", help="cách trả lời: email, messenger, comment_public, comment_private, zalo (mặc định: theo kênh của phiếu)")] = None,
+        as_name: Annotated[str | None, typer.Option("--as", metavar="TÊN", help="tên người trả lời (mặc định: TIEPNHAN_USER hoặc tên đăng nhập)")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="in kết quả dạng một dòng JSON")] = False,
     ) -> None:
-        """Trả lời công dân qua kênh họ đã dùng; lời chào và chữ ký được thêm theo cấu hình [answers]."""
+        """Trả lời công dân qua kênh họ đã dùng; lời chào và chữ ký lấy từ mục answers của tệp cấu hình."""
         from notifiers.answer_delivery import submit_answer
         from tickets.answering import AnswerRefused
         from tickets.models import ticket_reference
