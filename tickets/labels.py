@@ -45,6 +45,9 @@ CATEGORIES = {"complaint": "phản ánh", "question": "hỏi đáp", "other": "k
 CATEGORY_OPENINGS = {"complaint": "Phản ánh", "question": "Câu hỏi", "other": "Thư"}
 CHANNELS = {"email": "thư điện tử", "facebook_message": "tin nhắn fanpage", "facebook_comment": "bình luận fanpage"}
 CHANNELS_SHORT = {"email": "email", "facebook_message": "FB nhắn tin", "facebook_comment": "FB bình luận"}
+# The web portal and the call center (issue 18, docs/channels.md).
+CHANNELS.update({"portal": "câu hỏi qua cổng thông tin", "call": "cuộc gọi tổng đài"})
+CHANNELS_SHORT.update({"portal": "cổng TT", "call": "tổng đài"})
 INSURANCE_TYPES = {"BHXH": "BHXH", "BHYT": "BHYT", "BHTN": "BHTN"}
 INSURANCE_NAMES = {"BHXH": "bảo hiểm xã hội", "BHYT": "bảo hiểm y tế", "BHTN": "bảo hiểm thất nghiệp"}
 PRIORITIES = {"low": "thấp", "normal": "bình thường", "high": "cao", "urgent": "khẩn"}
