@@ -60,6 +60,21 @@ def test_citizens_reply_to_the_answer_threads_back_and_reopens(answer_settings: 
     poll(mailbox)
     assert _status_and_messages(ticket_id) == (status, messages)
 
+    # An out-of-office reply to the answer threads in but reopens nothing (RFC 3834).
+    away = EmailMessage()
+    away["From"] = "Nguyễn Văn An <an@dan.localhost>"
+    away["To"] = "hoidap@bhxh.localhost"
+    away["Subject"] = "Tự động trả lời: " + str(sent.message["Subject"])
+    away["Message-ID"] = "<vang-mat-1@dan.localhost>"
+    away["In-Reply-To"] = sent.message["Message-ID"]
+    away["Auto-Submitted"] = "auto-replied"
+    away["Date"] = "Tue, 25 Nov 2025 08:00:00 +0700"
+    away.set_content("Tôi đang đi vắng đến hết tuần.")
+    dovecot.deliver(away.as_bytes())
+    poll(mailbox)
+    status, messages = _status_and_messages(ticket_id)
+    assert status == "answered" and messages[-1] == ("inbound", "vang-mat-1@dan.localhost")
+
     # The citizen answers from a client that changed the subject: only In-Reply-To threads it.
     reply = EmailMessage()
     reply["From"] = "Nguyễn Văn An <an@dan.localhost>"
