@@ -6,6 +6,7 @@ real PostgreSQL server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from notifiers.answer_delivery import deliver_answer, submit_answer
 from notifiers.answer_errors import AnswerPermanentError, AnswerTransientError
 from notifiers.answer_zalo import answer_error, zalo_body
 from notifiers.delivery import Outcome
+from notifiers.reminders import resend_due_answers
 from tests.zalo.conftest import USER, oa_event, process_all, send, user_event, web, zalo  # noqa: F401  (fixtures)
 from tests.zalo.zalo_server import ZaloServer
 from tickets.answer_models import Answer, AnswerAttempt
@@ -105,8 +107,13 @@ def test_a_rate_limit_is_retried_once_and_the_answer_sent_once(web: str, zalo: Z
     ticket_id = zalo_ticket(web, zalo, engine)
     zalo.state.send_errors.append(-32)
     answer = submit_answer(engine, runtime.settings(), ticket_id, "Trả lời.", "can_bo")
-    assert answer_row(engine, answer.id or 0).status == "pending"
-    assert deliver_answer(runtime.settings(), engine, answer.id or 0) is Outcome.SENT
+    pending = answer_row(engine, answer.id or 0)
+    assert pending.status == "pending" and pending.next_attempt_at is not None
+    # The periodic pass (notifiers/reminders.py) sends it again once its backoff is over, not before.
+    assert resend_due_answers(runtime.settings(), engine, pending.next_attempt_at - timedelta(milliseconds=500)).get("sent", 0) == 0
+    assert len(zalo.state.sent) == 1
+    resend_due_answers(runtime.settings(), engine, pending.next_attempt_at + timedelta(seconds=1))
+    assert answer_row(engine, answer.id or 0).status == "sent"
     assert deliver_answer(runtime.settings(), engine, answer.id or 0) is Outcome.SKIPPED
     assert len(zalo.state.sent) == 2 and len(zalo.state.delivered) == 1
     with session_scope(engine) as session:
