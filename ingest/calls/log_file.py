@@ -131,15 +131,15 @@ def parse_seconds(value: Any, label: str) -> int:
     return int(round(seconds))
 
 
-def _cell(row: Sequence[Any], columns: dict[int, str], name: str) -> Any:
-    for index, field_name in columns.items():
-        if field_name == name:
-            value = row[index] if index < len(row) else None
-            return value.strip() if isinstance(value, str) else value
-    return None
+def _cell(row: Sequence[Any], columns: dict[str, int], name: str) -> Any:
+    index = columns.get(name)
+    if index is None or index >= len(row):
+        return None
+    value = row[index]
+    return value.strip() if isinstance(value, str) else value
 
 
-def read_row(row: Sequence[Any], columns: dict[int, str], mapping: ColumnMapping, zone: ZoneInfo) -> CallRecordData:
+def read_row(row: Sequence[Any], columns: dict[str, int], mapping: ColumnMapping, zone: ZoneInfo) -> CallRecordData:
     """One data row as a call; ValueError (Vietnamese) for the first thing wrong with it."""
     for name in mapping.required:
         if _cell(row, columns, name) in (None, ""):
@@ -189,7 +189,7 @@ def read_rows(rows: Iterable[tuple[int, Sequence[Any]]], zone: ZoneInfo, mapping
             break
     else:
         raise CallLogError("tệp không có dòng tiêu đề (tệp trống)")
-    columns = header_fields(header, mapping)
+    columns = {name: index for index, name in header_fields(header, mapping).items()}  # field → column
     calls: list[CallRecordData] = []
     errors: list[LineError] = []
     first_line: dict[str, int] = {}
