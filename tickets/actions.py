@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tickets.action_models import TicketAssignment, TicketNote
+from tickets.answer_models import Answer
 from tickets.db import session_scope
 from tickets.escalation_models import AWAITING_REPLY, Escalation, EscalationStatus
 from tickets.escalations import TransitionError, lock_ticket, resolve_ticket
@@ -102,7 +103,7 @@ def merge_tickets(engine: Engine, source_id: int, target_id: int, actor: str) ->
         source, target = locked[source_id], locked[target_id]
         if source.message_count == 0 and count_messages(session, source_id) == 0:
             raise ActionError(f"phiếu {ticket_reference(source_id)} không còn tin nhắn nào (đã được gộp?)")
-        for model in (Message, ThreadKey, Escalation, TicketNote):
+        for model in (Message, ThreadKey, Escalation, TicketNote, Answer):  # answers follow their ticket (issue 14)
             session.execute(update(model).where(model.ticket_id == source_id).values(ticket_id=target_id))  # type: ignore[attr-defined, arg-type]
         assignment = session.get(TicketAssignment, source_id)
         if assignment is not None:
