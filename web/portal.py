@@ -144,7 +144,7 @@ async def submit_form(request: Request) -> Response:
     if not await run_in_threadpool(address_allowed, engine, attempt_id, address_key, limits):
         log.warning("portal form rate-limited", extra={"by": "sender address"})
         return _message_page(request, "Vui lòng thử lại sau", LIMITED, 429, {"retry-after": str(int(portal.window_minutes * 60))})
-    submitted = await run_in_threadpool(accept_question, engine, question, files, source=FORM_SOURCE, external_id=form_external_id(nonce), via="form")
+    submitted = await run_in_threadpool(accept_question, engine, question, files, source=FORM_SOURCE, external_id=form_external_id(nonce, question, files), via="form")
     await run_in_threadpool(finish_attempt, engine, attempt_id, "accepted")
     log.info("portal question accepted", extra={"raw_item_id": submitted.raw_item_id, "new": submitted.is_new, "attachments": len(files)})
     task = None

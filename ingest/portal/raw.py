@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import asdict
 from datetime import datetime
@@ -16,9 +17,11 @@ KIND = "portal_question"
 FORM_SOURCE = "portal"  # the public form; API clients use their [[portal_clients]] name
 
 
-def form_external_id(nonce: str) -> str:
-    """One form shown once: submitting it twice (a reload, a double click) is one question."""
-    return f"form:{nonce}"
+def form_external_id(nonce: str, question: PortalQuestion, files: list[AcceptedFile]) -> str:
+    """One form shown once and sent with the same content (a reload, a double click) is one
+    question; the same form sent again with other content (back, edit, send) is another."""
+    digest = hashlib.sha256(json.dumps([asdict(question), [hashlib.sha256(f.content).hexdigest() for f in files]], ensure_ascii=False).encode()).hexdigest()
+    return f"form:{nonce}:{digest[:32]}"
 
 
 def api_external_id(client: str, client_id: str) -> str:

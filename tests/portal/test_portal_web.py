@@ -81,12 +81,15 @@ def test_a_question_becomes_a_tagged_ticket_with_its_reference_and_code_and_one_
     assert len(portal_site.smtp.received) == 1
 
 
-def test_reloading_the_confirmation_or_sending_the_same_form_twice_is_one_question(portal_site: Portal) -> None:
+def test_the_same_form_sent_twice_is_one_question_and_an_edited_one_another(portal_site: Portal) -> None:
     client, tokens = form_client(portal_site.url)
     first = client.post("/hoi-dap", data={**tokens, **QUESTION})
     second = client.post("/hoi-dap", data={**tokens, **QUESTION})
     assert first.status_code == second.status_code == 303 and first.headers["location"] == second.headers["location"]
     assert raw_count() == 1
+    edited = client.post("/hoi-dap", data={**tokens, **QUESTION, "body": QUESTION["body"] + " Tôi ở Đà Nẵng."})  # back, edit, send again
+    assert edited.status_code == 303 and edited.headers["location"] != first.headers["location"]
+    assert raw_count() == 2
 
 
 @pytest.mark.parametrize(("change", "reason"), [
