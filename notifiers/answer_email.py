@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import smtplib
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -84,14 +85,14 @@ def from_address(settings: Settings, ticket: Ticket) -> str:
 
 
 def citizen_address(ticket: Ticket, messages: list[Message]) -> str:
-    for message in reversed(messages):
-        if message.direction == "inbound" and not message.is_auto_reply and not message.is_bounce and message.sender_address:
-            address = parseaddr(message.sender_address)[1]
-            if _ADDRESS.match(address):
-                return address
-    address = parseaddr(ticket.sender_address or "")[1]
-    if _ADDRESS.match(address):
-        return address
+    candidates = [m.sender_address for m in reversed(messages) if m.direction == "inbound" and not m.is_auto_reply and not m.is_bounce and m.sender_address]
+    for candidate in [*candidates, ticket.sender_address or ""]:
+        address = parseaddr(candidate)[1]
+        if _ADDRESS.match(address):
+            if not address.isascii():
+                # SMTPUTF8 (RFC 6531) is not used: the configured server may not offer it.
+                raise AnswerPermanentError(f"địa chỉ thư của công dân có ký tự ngoài bảng mã ASCII ({address}): chưa gửi được thư trả lời tới địa chỉ này")
+            return address
     raise AnswerPermanentError(f"phiếu {ticket.reference} không có địa chỉ thư hợp lệ của công dân: không gửi được thư trả lời")
 
 
@@ -156,6 +157,8 @@ class EmailAnswerSender:
             raise AnswerTransientError(str(exc)) from exc
         except SmtpPermanentError as exc:
             raise AnswerPermanentError(str(exc)) from exc
+        except smtplib.SMTPException as exc:  # e.g. the server does not offer what the mail needs
+            raise AnswerPermanentError(f"máy chủ SMTP không nhận thư trả lời: {exc}") from exc
         return SentAnswer(external_id=None, sent_at=utcnow())
 
 

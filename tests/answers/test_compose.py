@@ -111,3 +111,20 @@ def test_text_and_mode_checks() -> None:
         check_answerable(_ticket(status="spam"))
     with pytest.raises(AnswerRefused, match="gộp"):
         check_answerable(Ticket(id=5, channel="email", source="hotro", subject="", status="closed", message_count=0))
+
+
+def test_the_citizens_address_is_their_last_own_message_and_ascii() -> None:
+    from notifiers.answer_email import citizen_address
+    from notifiers.answer_errors import AnswerPermanentError
+
+    ticket = Ticket(id=9, channel="email", source="hotro", subject="", sender_address="cu@dan.vn")
+    first, later = _message("a@dan"), _message("b@dan")
+    first.sender_address, later.sender_address = "An <cu@dan.vn>", "An <moi@dan.vn>"
+    away = _message("c@dan", auto=True)
+    away.sender_address = "robot@dan.vn"
+    assert citizen_address(ticket, [first, later, away]) == "moi@dan.vn"
+    assert citizen_address(ticket, []) == "cu@dan.vn"
+    with pytest.raises(AnswerPermanentError, match="ASCII"):
+        citizen_address(Ticket(id=9, channel="email", source="hotro", subject="", sender_address="nguyễn@dân.vn"), [])
+    with pytest.raises(AnswerPermanentError, match="không có địa chỉ thư"):
+        citizen_address(Ticket(id=9, channel="email", source="hotro", subject="", sender_address="không phải địa chỉ"), [])
