@@ -63,6 +63,9 @@ class Rule(BaseModel):
     review: bool = True  # a coordinator approves before anything is sent
     priority: Priority = "normal"
     sla_hours: float = Field(gt=0)
+    # sla_hours in working hours of [business_calendar] (true) or clock hours (false); unset: as
+    # the unit says, else as business_calendar.sla_in_business_hours says.
+    sla_business_hours: bool | None = None
 
 
 # Below this confidence a ticket's province is not acted on: no rule sees it, nothing goes to a

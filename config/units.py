@@ -53,6 +53,9 @@ class Unit(BaseModel):
     webhook_secret: SecretStr | None = None
     webhook_secret_env: str | None = None
     digest: bool = False
+    # Deadlines (sla_hours) of escalations to this unit in working hours of [business_calendar]
+    # (true) or in clock hours (false); unset: as the rule says, else as business_calendar says.
+    sla_business_hours: bool | None = None
 
     @model_validator(mode="before")
     @classmethod

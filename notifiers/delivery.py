@@ -167,13 +167,15 @@ def _release(engine: Engine, escalation_id: int, kind: str, attempt_id: int, err
     return Outcome.FAILED if give_up else Outcome.RETRY
 
 
-def mark_escalation_sent(session: Session, escalation: Escalation, now: datetime, *, channel: str, message_id: str, answerable: bool, **event: object) -> None:
+def mark_escalation_sent(
+    session: Session, escalation: Escalation, now: datetime, *, channel: str, message_id: str, answerable: bool, business_hours: bool | None = None, **event: object
+) -> None:
     """The unit has it: its SLA starts now. `answerable`: the notification is this escalation's
     alone, so an answer naming its Message-ID threads into the ticket (not so for a digest)."""
     # The ticket may have been resolved while the mail was on its way: close it too.
     escalation.status = EscalationStatus.RESOLVED.value if _ticket_closed(session, escalation) else EscalationStatus.SENT.value
     escalation.sent_at = now
-    escalation.due_at = due_at(now, escalation.sla_hours)
+    escalation.due_at = due_at(now, escalation.sla_hours, business_hours)  # business_hours: the rule's or unit's choice
     escalation.attempts += 1
     escalation.last_error = escalation.next_attempt_at = escalation.claimed_at = None
     ticket = session.get(Ticket, escalation.ticket_id)
@@ -186,7 +188,7 @@ def mark_escalation_sent(session: Session, escalation: Escalation, now: datetime
     add_event(session, escalation.ticket_id, "escalation_sent", escalation_id=escalation.id, unit=escalation.unit_id, channel=channel, message_id=message_id, **event)
 
 
-def _record_sent(engine: Engine, escalation_id: int, kind: str, attempt_id: int, notification: Notification, now: datetime) -> None:
+def _record_sent(engine: Engine, escalation_id: int, kind: str, attempt_id: int, notification: Notification, now: datetime, business_hours: bool | None = None) -> None:
     with session_scope(engine) as session:
         attempt = session.get(DeliveryAttempt, attempt_id)
         escalation = session.get(Escalation, escalation_id)
@@ -194,7 +196,7 @@ def _record_sent(engine: Engine, escalation_id: int, kind: str, attempt_id: int,
         attempt.status, attempt.finished_at = "sent", utcnow()
         session.add(attempt)
         if kind == "escalation":
-            mark_escalation_sent(session, escalation, now, channel=notification.channel, message_id=notification.message_id, answerable=True)
+            mark_escalation_sent(session, escalation, now, channel=notification.channel, message_id=notification.message_id, answerable=True, business_hours=business_hours)
             return
         add_event(
             session, escalation.ticket_id, f"escalation_{kind}_sent",
@@ -226,8 +228,9 @@ def deliver_escalation(settings: Settings, engine: Engine, escalation_id: int, *
     with session_scope(engine) as session:
         escalation = session.get(Escalation, escalation_id)
         assert escalation is not None
+        business_hours = routing(settings).sla_in_business_hours(escalation.rule, escalation.unit_id)
         if kind == "escalation":
-            escalation.due_at = due_at(now, escalation.sla_hours)  # shown in the mail
+            escalation.due_at = due_at(now, escalation.sla_hours, business_hours)  # shown in the mail
         view = escalation_view(session, settings, escalation, unit.name)
         notification = build_notification(settings, unit, view, kind, now)
         attempt = DeliveryAttempt(
@@ -243,7 +246,7 @@ def deliver_escalation(settings: Settings, engine: Engine, escalation_id: int, *
         return _release(engine, escalation_id, kind, attempt_id, str(exc), False, settings, now)
     except PERMANENT as exc:
         return _release(engine, escalation_id, kind, attempt_id, str(exc), True, settings, now)
-    _record_sent(engine, escalation_id, kind, attempt_id, notification, now)
+    _record_sent(engine, escalation_id, kind, attempt_id, notification, now, business_hours)
     log.info("escalation delivered", extra={"escalation_id": escalation_id, "unit": unit_id, "kind": kind, "channel": notification.channel})
     return Outcome.SENT
 

@@ -62,7 +62,7 @@ def send_digest(settings: Settings, engine: Engine, unit_id: str, ids: list[int]
         for escalation_id in claimed:
             escalation = session.get(Escalation, escalation_id)
             assert escalation is not None
-            escalation.due_at = due_at(now, escalation.sla_hours)
+            escalation.due_at = due_at(now, escalation.sla_hours, routing(settings).sla_in_business_hours(escalation.rule, escalation.unit_id))
             session.add(escalation)
             views.append(escalation_view(session, settings, escalation, unit.name, with_content=False))
         attempt = DeliveryAttempt(unit_id=unit_id, kind="digest", channel="email", message_id=message_id, recipients=list(unit.real_emails), status="sending", started_at=now)
@@ -89,7 +89,8 @@ def send_digest(settings: Settings, engine: Engine, unit_id: str, ids: list[int]
         for escalation_id in claimed:
             escalation = session.get(Escalation, escalation_id)
             assert escalation is not None
-            mark_escalation_sent(session, escalation, now, channel="email", message_id=message_id, answerable=False, digest=True)
+            business_hours = routing(settings).sla_in_business_hours(escalation.rule, escalation.unit_id)
+            mark_escalation_sent(session, escalation, now, channel="email", message_id=message_id, answerable=False, business_hours=business_hours, digest=True)
     return "sent"
 
 

@@ -24,6 +24,15 @@ class Routing:
     units: UnitDirectory
     rules: RoutingRules
 
+    def sla_in_business_hours(self, rule_name: str | None, unit_id: str) -> bool | None:
+        """Whether an escalation's sla_hours count working hours: as the rule that made it says,
+        else as its unit says, else None (the calendar's sla_in_business_hours decides)."""
+        rule = next((r for r in self.rules.rules if r.name == rule_name), None) if rule_name else None
+        if rule is not None and rule.sla_business_hours is not None:
+            return rule.sla_business_hours
+        unit = self.units.get(unit_id)
+        return unit.sla_business_hours if unit is not None else None
+
 
 @cache
 def known_topics() -> frozenset[str]:

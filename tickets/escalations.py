@@ -292,10 +292,12 @@ def list_escalations(engine: Engine, status: str | None = None, unit: str | None
         return list(session.execute(query).scalars())
 
 
-def due_at(sent_at: datetime, sla_hours: float) -> datetime:
+def due_at(sent_at: datetime, sla_hours: float, business_hours: bool | None = None) -> datetime:
+    """`business_hours`: the rule's or unit's choice (tickets.directory.Routing.sla_in_business_hours);
+    None: the calendar's sla_in_business_hours (issue 15)."""
     from tickets.business_time import active_calendar, add_business_hours
 
-    calendar = active_calendar()  # business_calendar.sla_in_business_hours (issue 15)
-    if calendar.sla_in_business_hours:
+    calendar = active_calendar()
+    if calendar.sla_in_business_hours if business_hours is None else business_hours:
         return add_business_hours(sent_at, sla_hours, calendar)
     return sent_at + timedelta(hours=sla_hours)
