@@ -94,6 +94,16 @@ class MailboxConfig(_Section):
     def _resolve_secrets(cls, data: Any) -> Any:
         return _secret_from_env(_secret_from_env(data, "password"), "oauth2_token")
 
+    @field_validator("address")
+    @classmethod
+    def _check_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        local, at, domain = value.strip().partition("@")
+        if not at or not local or "." not in domain or any(c in value for c in ' <>(),;:"') or not value.isascii():
+            raise ValueError(f"address phải là một địa chỉ thư (ví dụ hotro@bhxh.gov.vn), không phải {value!r}")
+        return value.strip()
+
     @field_validator("after_fetch")
     @classmethod
     def _check_after_fetch(cls, value: str) -> str:

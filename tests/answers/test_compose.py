@@ -128,3 +128,11 @@ def test_the_citizens_address_is_their_last_own_message_and_ascii() -> None:
         citizen_address(Ticket(id=9, channel="email", source="hotro", subject="", sender_address="nguyễn@dân.vn"), [])
     with pytest.raises(AnswerPermanentError, match="không có địa chỉ thư"):
         citizen_address(Ticket(id=9, channel="email", source="hotro", subject="", sender_address="không phải địa chỉ"), [])
+
+
+def test_a_mailbox_address_that_is_not_one_is_a_start_up_error() -> None:
+    mailbox = {"name": "hotro", "host": "imap.localhost", "username": "hotro", "password": "x"}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(None, mailboxes=[mailbox | {"address": "hộp thư chung"}])
+    assert "mailboxes[0].address" in raised.value.problems[0] and "địa chỉ thư" in raised.value.problems[0]
+    assert load_settings(None, mailboxes=[mailbox | {"address": " hoidap@bhxh.gov.vn "}]).mailboxes[0].address == "hoidap@bhxh.gov.vn"
