@@ -26,8 +26,8 @@ SECRET = "bi-mat-chung-cua-tong-dai-2025"
 
 
 @pytest.fixture
-def site(configure: Callable[..., Settings], sqlite_url: str, tmp_path: Path) -> Iterator[str]:
-    settings = configure(sqlite_url, call_center={"name": "tongdai", "secret": SECRET, "ring_timeout_seconds": 20}, web={"secret_key": "k" * 40})
+def site(configure: Callable[..., Settings], db_url: str, tmp_path: Path) -> Iterator[str]:
+    settings = configure(db_url, call_center={"name": "tongdai", "secret": SECRET, "ring_timeout_seconds": 20}, web={"secret_key": "k" * 40})
     with embedded_worker(2), serve(settings) as url:
         yield url
 
@@ -64,6 +64,17 @@ def test_a_replayed_event_changes_nothing_and_the_calls_events_make_one_record(s
     (call,) = records()
     assert (call.outcome, call.wait_seconds, call.duration_seconds, call.citizen_number, call.agent, call.has_summary) == ("answered", 12, 240, "0912555666", "ha", False)
     assert len(call.events) == 3
+
+
+def test_the_same_event_sent_at_once_by_several_deliveries_is_one_call(site: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    same = event("newCall", "2025-11-24T11:00:00+07:00", "c-race")
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _n: post(site, same).json(), range(8)))
+    assert sum(a["new"] for a in answers) == 1 and sum(a["replayed"] for a in answers) == 7
+    (call,) = records()
+    assert call.events == ["newCall@2025-11-24T11:00:00+07:00"]
 
 
 def test_an_unanswered_call_is_abandoned_or_missed(site: str) -> None:
