@@ -99,10 +99,11 @@ class MailboxConfig(_Section):
     def _check_address(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        local, at, domain = value.strip().partition("@")
-        if not at or not local or "." not in domain or any(c in value for c in ' <>(),;:"') or not value.isascii():
+        address = value.strip()
+        local, at, domain = address.partition("@")
+        if not at or not local or "." not in domain or any(c in address for c in ' <>(),;:"') or not address.isascii():
             raise ValueError(f"address phải là một địa chỉ thư (ví dụ hotro@bhxh.gov.vn), không phải {value!r}")
-        return value.strip()
+        return address
 
     @field_validator("after_fetch")
     @classmethod
