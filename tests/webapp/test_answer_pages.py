@@ -157,3 +157,29 @@ def test_roles_that_do_not_answer_citizens_see_no_form_and_cannot_post(site: str
     assert answers_of(ticket_id) == [] and smtp.received == []
     with session_scope(runtime.engine()) as session:
         assert session.get(Ticket, ticket_id) is not None
+
+
+def test_a_fanpage_comment_offers_the_choice_of_a_public_or_a_private_reply(site: str, smtp: SmtpCapture) -> None:
+    from ingest.facebook.export import raw_inputs_from_graph_export
+    from tickets.pipeline import process_raw_item_now
+    from tiepnhan.intake import accept
+
+    feed = {"page_id": "1122334455", "data": [{
+        "id": "1122334455_99", "message": "Thông báo lịch chi trả lương hưu tháng 12",
+        "comments": {"data": [{"id": "99_501", "message": "Cho em hỏi mất thẻ bảo hiểm y tế thì cấp lại ở đâu ạ?", "created_time": "2025-11-24T01:00:00+0000",
+                               "from": {"id": "7001", "name": "Trần Thu Hà"}}]},
+    }]}
+    engine = runtime.engine()
+    (saved,) = accept(engine, raw_inputs_from_graph_export(feed, "fanpage"), enqueue=False)
+    outcome = process_raw_item_now(engine, saved.raw_item_id, runtime.settings().max_attachment_bytes)
+    assert outcome is not None and outcome.ticket_id is not None
+    ticket_id = outcome.ticket_id
+    coordinator = logged_in(site, "dieuphoi")
+    page = coordinator.get(f"/tickets/{ticket_id}").text
+    modes = re.search(r'<select id="answer-mode" name="mode">(.*?)</select>', page, re.S)
+    assert modes, "a comment can be answered two ways: the page asks which"
+    assert re.findall(r'<option value="([^"]+)"', modes.group(1)) == ["comment_public", "comment_private"]
+    assert "Chào Trần Thu Hà," in page  # the chat greeting's preview
+    refused = coordinator.post(f"/tickets/{ticket_id}/answer", data={"text": "Trả lời", "mode": "email", "entry_id": "", "last_answer": "0", "csrftoken": coordinator.cookies["csrftoken"]})
+    assert refused.status_code == 400 and "comment_public" in refused.text and textarea(refused.text) == "Trả lời"
+    assert answers_of(ticket_id) == [] and smtp.received == []
