@@ -62,9 +62,12 @@ class Submitted:
     is_new: bool
 
 
-def accept_question(engine: Engine, question: PortalQuestion, files: list[Any], *, source: str, external_id: str, via: str) -> Submitted:
+def accept_question(engine: Engine, settings: Settings, question: PortalQuestion, files: list[Any], *, source: str, external_id: str, via: str) -> Submitted:
     """The question as a raw item through the one way in (raw first; the pipeline does the rest)."""
     from tiepnhan.intake import accept
+    from tiepnhan.web.webhooks import _ensure_broker
+
+    _ensure_broker(settings)  # the standalone web process (Procfile `web`) sends to Redis like every other process
 
     saved = accept(engine, [portal_raw_input(question, files, source=source, external_id=external_id, via=via, submitted_at=utcnow())])
     return Submitted(saved[0].raw_item_id, saved[0].is_new)
@@ -144,7 +147,7 @@ async def submit_form(request: Request) -> Response:
     if not await run_in_threadpool(address_allowed, engine, attempt_id, address_key, limits):
         log.warning("portal form rate-limited", extra={"by": "sender address"})
         return _message_page(request, "Vui lòng thử lại sau", LIMITED, 429, {"retry-after": str(int(portal.window_minutes * 60))})
-    submitted = await run_in_threadpool(accept_question, engine, question, files, source=FORM_SOURCE, external_id=form_external_id(nonce, question, files), via="form")
+    submitted = await run_in_threadpool(accept_question, engine, settings, question, files, source=FORM_SOURCE, external_id=form_external_id(nonce, question, files), via="form")
     await run_in_threadpool(finish_attempt, engine, attempt_id, "accepted")
     log.info("portal question accepted", extra={"raw_item_id": submitted.raw_item_id, "new": submitted.is_new, "attachments": len(files)})
     task = None

@@ -67,7 +67,7 @@ async def submit_question(request: Request) -> Response:
         return json_error(400, str(exc))
     assert question.client_id is not None
     engine = engine_of(request)
-    submitted = await run_in_threadpool(accept_question, engine, question, [], source=client.name, external_id=api_external_id(client.name, question.client_id), via="api")
+    submitted = await run_in_threadpool(accept_question, engine, settings, question, [], source=client.name, external_id=api_external_id(client.name, question.client_id), via="api")
     ticket_id = await run_in_threadpool(ticket_of_raw, engine, submitted.raw_item_id, settings.portal.wait_for_ticket_seconds)
     log.info("portal api question", extra={"client": client.name, "new": submitted.is_new, "raw_item_id": submitted.raw_item_id})
     base = settings.web.public_base_url or ""
