@@ -1,10 +1,12 @@
 """Files of user_send_image / user_send_file events: fetched from the Zalo stand-in after the
-webhook's 200 (real uvicorn), size-limited, their type checked, kept as blobs on the Attachment."""
+webhook's 200 (real uvicorn), size-limited, their type checked, kept as blobs on the Attachment.
+The webhook tests run on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +16,19 @@ from sqlalchemy.engine import Engine
 from ingest.zalo.attachments import allowed_url, check_content, family_of
 from tests.zalo.conftest import account_config, process_all, send, user_event
 from tests.zalo.zalo_server import ZaloServer
-from tickets.db import session_scope
+from tickets.db import dispose_engines, get_engine, migrate, session_scope
 from tickets.models import Attachment, Blob
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 PDF = b"%PDF-1.7\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 20 + b"%%EOF\n"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = get_engine(db_url)
+    migrate(engine)
+    yield engine
+    dispose_engines()
 
 
 def attachments(engine: Engine) -> list[Attachment]:
