@@ -200,3 +200,31 @@ def test_the_api_refuses_a_bad_body_in_vietnamese(portal_site: Portal, body: obj
     not_json = httpx.post(f"{portal_site.url}/api/portal/questions", content=b"{", headers={"authorization": f"Bearer {API_KEY}"})
     assert not_json.status_code == 400 and "JSON" in not_json.json()["error"]
     assert raw_count() == 0
+
+
+def test_the_lookup_shows_the_centers_sent_answer_escaped_and_nothing_for_another_channel(portal_site: Portal) -> None:
+    from tickets.answer_models import Answer
+
+    body = {"client_id": "tra-cuu-1", "email": "binh@dan.localhost", "body": "Cho tôi hỏi mức hưởng trợ cấp thất nghiệp được tính thế nào?"}
+    created = api(portal_site, body).json()
+    ticket_id = int(created["ticket"][3:])
+    client, _tokens = form_client(portal_site.url)
+
+    def look(reference: str, code: str) -> httpx.Response:
+        return client.post("/hoi-dap/tra-cuu", data={"csrftoken": client.cookies["csrftoken"], "reference": reference, "code": code})
+
+    assert "Chưa có câu trả lời" in look(created["ticket"], created["secret_code"]).text
+    text = "Mức hưởng bằng 60% bình quân tiền lương <b>6 tháng</b> liền kề & tối đa 5 lần lương tối thiểu vùng."
+    with session_scope(runtime.engine()) as session:
+        session.add(Answer(ticket_id=ticket_id, channel="portal", mode="email", status="pending", text="bản nháp chưa gửi", author="tuvan", message_id="<a1@x>"))
+        session.add(Answer(ticket_id=ticket_id, channel="portal", mode="email", status="sent", text=text, author="tuvan", message_id="<a2@x>"))
+    page = look(created["ticket"], created["secret_code"]).text
+    assert "60% bình quân tiền lương &lt;b&gt;6 tháng&lt;/b&gt; liền kề &amp; tối đa" in page and "<b>6 tháng</b>" not in page
+    assert "bản nháp chưa gửi" not in page
+    # The code of a ticket of another channel never opens it (codes are only given for portal tickets).
+    from tests.escalation.conftest import citizen_email, ingest_email
+    from web.portal_guard import lookup_code
+
+    other = ingest_email(citizen_email("Hỏi BHYT", "Cho tôi hỏi về thẻ BHYT của con tôi.", message_id="khac-1@dan.localhost"))
+    assert other is not None
+    assert look(f"TN-{other:06d}", lookup_code("k" * 40, other)).status_code == 404
