@@ -133,6 +133,8 @@ def refresh_due_tokens(settings: Settings, engine: Engine, now: datetime | None 
                                                                           "access_expires_at": refreshed.access_expires_at.isoformat()})
         except ZaloError as exc:
             results[account.name] = "failed"
+            # Kept for `tiepnhan status` until the next refresh succeeds (a new pair replaces the value).
+            _write(engine, account.name, {**stored_state(engine, account.name), "refresh_error": {"at": now.isoformat(), "error": str(exc)[:300]}})
             log.warning("zalo access token refresh failed", extra={"source": account.name, "error": str(exc), "code": exc.code})
         finally:
             client.close()
@@ -142,12 +144,17 @@ def refresh_due_tokens(settings: Settings, engine: Engine, now: datetime | None 
 def token_warning(state: dict[str, Any], now: datetime, warn_days: int = WARN_DAYS) -> str | None:
     """What `tiepnhan status` shows about an account's refresh token (None: nothing to say). Pure."""
     pair = _pair(state.get("received")) or _pair(state)
+    if pair is not None and pair.refresh_expires_at <= now:
+        return (f"Refresh token Zalo đã hết hạn ({pair.refresh_expires_at:%d/%m/%Y}): cần cấp quyền lại cho ứng dụng. "
+                f"The Zalo refresh token expired on {pair.refresh_expires_at.date().isoformat()}.")
+    failure = state.get("refresh_error")
+    if isinstance(failure, dict):
+        at = datetime.fromisoformat(str(failure.get("at")))
+        return (f"Không làm mới được mã truy cập Zalo (lần thử {at:%H:%M %d/%m/%Y}): {failure.get('error')}. "
+                "The scheduled refresh of the Zalo access token failed.")
     if pair is None:
         return None
     days = (pair.refresh_expires_at - now).days
-    if pair.refresh_expires_at <= now:
-        return (f"Refresh token Zalo đã hết hạn ({pair.refresh_expires_at:%d/%m/%Y}): cần cấp quyền lại cho ứng dụng. "
-                f"The Zalo refresh token expired on {pair.refresh_expires_at.date().isoformat()}.")
     if days <= warn_days:
         return (f"Refresh token Zalo sẽ hết hạn sau {days} ngày ({pair.refresh_expires_at:%d/%m/%Y}): cần làm mới hoặc cấp quyền lại. "
                 f"The Zalo refresh token expires in {days} days ({pair.refresh_expires_at.date().isoformat()}).")

@@ -12,6 +12,7 @@ from tests.conftest import make_settings
 from tests.zalo.conftest import account
 from tests.zalo.zalo_server import ZaloServer
 from tiepnhan.scheduler import PERIODIC_JOBS, resolve_target, run_periodic_now
+from tiepnhan.status import source_statuses
 
 
 def test_the_periodic_job_refreshes_ahead_of_expiry_and_only_then(zalo: ZaloServer, engine: Engine, tmp_path: Path) -> None:
@@ -36,7 +37,15 @@ def test_the_periodic_job_refreshes_ahead_of_expiry_and_only_then(zalo: ZaloServ
     assert first.refresh_token not in zalo.state.refresh_tokens  # spent once, the new one stored
 
 
-def test_a_refused_refresh_is_reported_not_raised(zalo: ZaloServer, engine: Engine, tmp_path: Path) -> None:
+def test_a_refused_refresh_is_reported_not_raised_and_shown_in_status(zalo: ZaloServer, engine: Engine, tmp_path: Path) -> None:
     settings = make_settings(str(engine.url), tmp_path, zalo_accounts=[account(zalo, "rt-never-issued")])
     assert tokens.refresh_due_tokens(settings, engine, datetime.now(UTC)) == {"zalo-oa": "failed"}
     assert tokens.current_pair(engine, "zalo-oa") is None
+    (status,) = source_statuses(settings, engine)
+    assert status.warning is not None and status.warning.startswith("Không làm mới được mã truy cập Zalo")
+    assert "rt-never-issued" not in status.warning  # never the token itself
+    # Once a refresh succeeds the warning is gone.
+    good = make_settings(str(engine.url), tmp_path, zalo_accounts=[account(zalo, zalo.state.issue_refresh_token())])
+    assert tokens.refresh_due_tokens(good, engine, datetime.now(UTC)) == {"zalo-oa": "refreshed"}
+    (status,) = source_statuses(good, engine)
+    assert status.warning is None
