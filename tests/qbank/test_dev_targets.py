@@ -37,33 +37,33 @@ def held_out2() -> list[dict[str, Any]]:
 def test_ranking_without_threshold_keeps_its_level(runs) -> None:  # type: ignore[no-untyped-def]
     # A guard against regressions in ranking alone (every question gets its best entries).
     report = at_threshold(runs, 0.0)
-    assert report.hit_at_3 >= 0.89
-    assert report.hit_at_1 >= 0.69
-    assert report.mrr >= 0.77
+    assert report.hit_at_3 >= 0.90
+    assert report.hit_at_1 >= 0.70
+    assert report.mrr >= 0.78
 
 
 def test_dev_figures_at_the_default_threshold_keep_their_level(sample_index: BankIndex, dev_queries: list[dict[str, Any]]) -> None:
     # In-sample (the calibrator is fitted on these): the silence target, and the level
-    # reached for hits (targets 0.75 / 0.90 not met, docs/qbank.md).
+    # reached for hits (targets 0.75 / 0.90 not met on dev, docs/qbank.md).
     report = evaluate_bank(sample_index, dev_queries)
     assert report.no_suggestion_when_none >= 0.80
-    assert report.hit_at_3 >= 0.88
-    assert report.hit_at_1 >= 0.67
+    assert report.hit_at_3 >= 0.87
+    assert report.hit_at_1 >= 0.68
 
 
 def test_held_out_figures_at_the_default_threshold(sample_index: BankIndex, held_out: list[dict[str, Any]]) -> None:
     report = evaluate_bank(sample_index, held_out)
-    assert report.hit_at_3 >= 0.90
-    assert report.hit_at_1 >= 0.80
-    assert report.no_suggestion_when_none >= 0.80
+    assert report.hit_at_3 >= 0.95
+    assert report.hit_at_1 >= 0.83
+    assert report.no_suggestion_when_none >= 0.85
 
 
 def test_second_held_out_figures_at_the_default_threshold(sample_index: BankIndex, held_out2: list[dict[str, Any]]) -> None:
-    # Written before this round's changes (tests/data/qbank/README.md); silence 4 of 6 (docs/qbank.md).
+    # Written before this round's changes (tests/data/qbank/README.md): the targets.
     report = evaluate_bank(sample_index, held_out2)
     assert report.hit_at_3 >= 0.90
     assert report.hit_at_1 >= 0.75
-    assert report.no_suggestion_when_none >= 0.65
+    assert report.no_suggestion_when_none >= 0.80
 
 
 def test_the_calibrated_confidence_keeps_more_right_answers_than_a_threshold_on_the_share(
@@ -86,9 +86,9 @@ def test_the_calibrated_confidence_keeps_more_right_answers_than_a_threshold_on_
 def test_cross_validated_figures_keep_their_level(sample_index: BankIndex, dev_queries: list[dict[str, Any]]) -> None:
     x, y, ranked, expected = fit_calibrator.examples(sample_index, dev_queries)
     figures = fit_calibrator.mean_figures(fit_calibrator.cross_validated(x, y, ranked, expected, [q["id"] for q in dev_queries]))
-    assert figures["hit@3"] >= 0.80
-    assert figures["hit@1"] >= 0.64
-    assert figures["no_suggestion_when_none"] >= 0.78
+    assert figures["hit@3"] >= 0.81
+    assert figures["hit@1"] >= 0.66
+    assert figures["no_suggestion_when_none"] >= 0.80
 
 
 def test_the_shipped_calibration_is_what_the_script_fits(sample_index: BankIndex, dev_queries: list[dict[str, Any]]) -> None:

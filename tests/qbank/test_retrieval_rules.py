@@ -140,3 +140,25 @@ def test_evaluate_bank_on_a_small_bank_computed_by_hand() -> None:
     assert report.hit_at_3 == pytest.approx(2 / 3)
     assert report.mrr == pytest.approx(2 / 3)
     assert report.no_suggestion_when_none == 1.0
+
+
+def test_english_words_never_rewrite_a_vietnamese_syllable(sample_bank: list[BankEntry]) -> None:
+    # An English key that is also a folded Vietnamese syllable ("thai" of thai sản) would rewrite
+    # Vietnamese messages; the bank's own words show which syllables are Vietnamese.
+    import tomllib
+
+    from classifiers.text import fold, words_and_bounds
+    from qbank.represent import TERMS_FILE
+
+    english = tomllib.loads(TERMS_FILE.read_text(encoding="utf-8"))["english"]
+    bank_words: set[str] = set()
+    for entry in sample_bank:
+        bank_words |= set(words_and_bounds(fold(f"{entry.question} {entry.answer}"))[0])
+    collisions = {key for key in english if " " not in key and fold(key) in bank_words}
+    assert collisions <= {"app"}  # the bank itself writes "app" for ứng dụng
+    assert [w.folded for w in read_words(None, "nghỉ thai sản")] == ["nghi", "thai", "san"]
+
+
+def test_a_foreign_worker_writing_in_english_finds_the_entry_for_foreigners(sample_index: BankIndex) -> None:
+    got = suggest(sample_index, None, "Hello, I'm a Japanese engineer in Da Nang on a work permit. Must I pay social insurance here?", threshold=0.0)
+    assert "q47" in [s.entry_id for s in got[:2]]
