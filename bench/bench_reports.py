@@ -9,6 +9,12 @@ by a coordinator, first response) and one in five escalated with its clock. For 
 March 2025 it prints the median of 3 runs (target: under 2 s), then the baseline measured in the
 same run on the same data: the same report with the period indexes dropped. Ratio = baseline /
 indexed.
+
+Then the web reports page (web/pages_reports.py) on the indexed data: the page for March (the
+report through the user's access scope, its table of links, its chart, the template) for a
+coordinator and for the office of province-01, against the CLI's build_report of the same
+report in the same run; and a drill-down (the figure recomputed, then the ticket list filtered
+to its tickets).
 """
 
 from __future__ import annotations
@@ -143,6 +149,52 @@ def measure(label: str, url: str) -> None:
         print(f"  {name + (' --by ' + by if by else ''):22} {figure:>8,} {seconds * 1000:>8.0f}ms {base * 1000:>14.0f}ms {base / seconds:>6.1f}x  {verdict}")
 
 
+def web_page(label: str, url: str) -> None:
+    from access.models import User
+    from config.settings import load_settings
+    from reports.build import build_report
+    from reports.period import Period
+    from sqlmodel import Session
+    from tickets.db import get_engine
+    from web import pages_data
+    from web.pages_reports import TOTAL, drill_down, drill_token, page_context, read_query, request_errors
+    from web.templating import environment
+
+    settings = load_settings(None, database_url=url, redis_url=None)
+    engine = get_engine(url)
+    period = Period(date(2025, 3, 1), date(2025, 3, 31))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    template = environment().get_template("reports.html")
+    print(f"\n{label}: the web reports page for March 2025 (median of {REPEAT})")
+    print(f"  {'page':44} {'page':>8} {'CLI build':>10} {'ratio':>7} {'html':>9}")
+    users = (("coordinator", User(name="dieuphoi", role="coordinator")), ("office province-01", User(name="vp01", role="office", unit_id="province-01")))
+    for name, by in (("volume", "province"), ("quality", "category"), ("sla", None)):
+        query = read_query({"report": name, "period": "month", "day": "2025-03-15", "by": by or ""}, date(2025, 3, 15))
+        cli = timed(lambda: build_report(engine, name, period, by, targets=settings.report_targets, now=now))
+        for who, user in users:
+            base = {"user": user, "nav_items": [], "flashes": [], "user_label": who, "csrf_token": "", "csrf_field_name": "csrftoken", "request": None}
+
+            def page() -> str:
+                return template.render({**base, **page_context(settings, user, query, request_errors(user, query, ""))})  # noqa: B023
+
+            size = len(page())
+            seconds = timed(page)
+            print(f"  {name + (' --by ' + by if by else '') + ' as ' + who:44} {seconds * 1000:>6.0f}ms {cli * 1000:>8.0f}ms {seconds / cli:>6.2f}x {size / 1024:>7.0f}kB")
+    for who, user in users:
+        query = read_query({"report": "volume", "period": "month", "day": "2025-03-15"}, date(2025, 3, 15))
+        token = drill_token(query, period, TOTAL, "tickets")
+
+        def drill() -> int:
+            found = drill_down(settings, user, token)  # noqa: B023
+            with Session(engine) as session:
+                listing = pages_data.find_tickets(session, user, pages_data.TicketFilters(drill=token, ids=found.ids), now, 0, 25)  # noqa: B023
+            return listing.total
+
+        count = drill()
+        seconds = timed(drill)
+        print(f"  drill-down: March's new tickets as {who:24} {seconds * 1000:>6.0f}ms  ({count:,} tickets listed)")
+
+
 def main() -> None:
     from tests.pg import start_postgres
     from tickets.db import dispose_engines
@@ -154,6 +206,10 @@ def main() -> None:
     build(sqlite_url, N)
     print(f"SQLite: built {N:,} tickets in {time.perf_counter() - began:.1f}s")
     measure("SQLite", sqlite_url)
+    dispose_engines()
+    sqlite_web = f"sqlite:///{tmp / 'reports-web.db'}"
+    build(sqlite_web, N)  # measure() dropped the period indexes of the first
+    web_page("SQLite", sqlite_web)
     dispose_engines()
     server = start_postgres(tmp / "pg")
     try:
@@ -167,6 +223,7 @@ def main() -> None:
         with get_engine(pg_url).begin() as connection:
             connection.execute(text("ANALYZE"))
         print(f"\nPostgreSQL: built {N:,} tickets in {time.perf_counter() - began:.1f}s")
+        web_page("PostgreSQL", pg_url)  # before measure() drops the period indexes
         measure("PostgreSQL", pg_url)
     finally:
         dispose_engines()

@@ -241,6 +241,34 @@ def _download(report: Report, fmt: str) -> Response:
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"})
 
 
+def page_context(settings: Settings, user: User, query: ReportQuery, errors: list[str]) -> dict[str, Any]:
+    """Everything the page shows (reads the database: run it off the event loop)."""
+    period = query.period(_today())
+    context: dict[str, Any] = {"query": query, "errors": errors, "report": None, "options": options(user, query)}
+    if period is None or errors:
+        return context
+    report = _build(settings, user, query, period)
+    svg = chart_svg(report)
+    context.update({
+        "report": report, "period_text": f"{period.start:%d/%m/%Y} – {period.end:%d/%m/%Y}",
+        "table": table_view(report, query, period), "breaches": breaches_view(report),
+        "chart": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() if svg else None,
+        "chart_text": chart_description(report),
+        "downloads": [(label, "/reports?" + urlencode(query.as_params(format=fmt))) for fmt, label in (("csv", "CSV"), ("xlsx", "XLSX"), ("pdf", "PDF"), ("json", "JSON"))],
+        "all_met": report.details.get("all_met"),
+    })  # fmt: skip
+    return context
+
+
+def request_errors(user: User, query: ReportQuery, fmt: str) -> list[str]:
+    errors = list(query.errors)
+    if refused_province(user, query.province):
+        errors.append("Đơn vị chỉ xem được số liệu của tỉnh/thành mình; không lập báo cáo cho tỉnh/thành khác.")
+    if fmt and fmt not in FORMATS:
+        errors.append(f"Không có định dạng tải về “{fmt}”; chọn CSV, XLSX, PDF hoặc JSON.")
+    return errors
+
+
 class ReportPages:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -254,46 +282,31 @@ class ReportPages:
         if not can(user, Action.VIEW_REPORTS):
             return not_found(request, user)
         query = read_query(request.query_params, _today())
-        errors = list(query.errors)
-        if refused_province(user, query.province):
-            errors.append("Đơn vị chỉ xem được số liệu của tỉnh/thành mình; không lập báo cáo cho tỉnh/thành khác.")
-        period = query.period(_today())
         fmt = request.query_params.get("format", "")
-        if fmt and fmt not in FORMATS:
-            errors.append(f"Không có định dạng tải về “{fmt}”; chọn CSV, XLSX, PDF hoặc JSON.")
-        report = None
-        if period is not None and not errors:
+        errors = request_errors(user, query, fmt)
+        period = query.period(_today())
+        if fmt and period is not None and not errors:
             report = await run_in_threadpool(_build, self.settings, user, query, period)
-            if fmt:
-                try:
-                    return await run_in_threadpool(_download, report, fmt)
-                except RuntimeError as exc:  # the PDF font is not installed
-                    errors.append(str(exc))
-        context: dict[str, Any] = {"query": query, "errors": errors, "report": None, "options": self.options(user, query)}
-        if report is not None and period is not None:
-            svg = chart_svg(report)
-            context.update({
-                "report": report, "period_text": f"{period.start:%d/%m/%Y} – {period.end:%d/%m/%Y}",
-                "table": table_view(report, query, period), "breaches": breaches_view(report),
-                "chart": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() if svg else None,
-                "chart_text": chart_description(report),
-                "downloads": [(label, "/reports?" + urlencode(query.as_params(format=fmt_))) for fmt_, label in (("csv", "CSV"), ("xlsx", "XLSX"), ("pdf", "PDF"), ("json", "JSON"))],
-                "all_met": report.details.get("all_met"),
-            })  # fmt: skip
-        return render(request, "reports.html", context, user, status_code=200)
+            try:
+                return await run_in_threadpool(_download, report, fmt)
+            except RuntimeError as exc:  # the PDF font is not installed
+                errors.append(str(exc))
+        context = await run_in_threadpool(page_context, self.settings, user, query, errors)
+        return render(request, "reports.html", context, user)
 
-    def options(self, user: User, query: ReportQuery) -> dict[str, Any]:
-        provinces = [("", "Tất cả")] + [(c, province_label(c)) for c in province_codes()]
-        if user.role == "office":
-            own = own_province(user)
-            provinces = [("", "Của đơn vị")] + ([(own, province_label(own))] if own else [])
-        return {
-            "report": list(REPORT_LABELS.items()),
-            "period": list(PERIOD_LABELS.items()),
-            "by": [("", "Không nhóm")] + [(g, HEADINGS[g]) for g in GROUPINGS],
-            "province": provinces,
-            "grouped": query.report in GROUPED,
-        }
+
+def options(user: User, query: ReportQuery) -> dict[str, Any]:
+    provinces = [("", "Tất cả")] + [(c, province_label(c)) for c in province_codes()]
+    if user.role == "office":
+        own = own_province(user)
+        provinces = [("", "Của đơn vị")] + ([(own, province_label(own))] if own else [])
+    return {
+        "report": list(REPORT_LABELS.items()),
+        "period": list(PERIOD_LABELS.items()),
+        "by": [("", "Không nhóm")] + [(g, HEADINGS[g]) for g in GROUPINGS],
+        "province": provinces,
+        "grouped": query.report in GROUPED,
+    }
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
