@@ -139,7 +139,7 @@ class Pages:
         any_ = [("", "Tất cả")]
         units = [] if user.role == "office" else [(u.id, u.name) for u in self.directory().units]
         return {
-            "status": any_ + [(s, view.ticket_status_label(s)) for s in ("new", "triaged", "escalated", "resolved", "closed")],
+            "status": any_ + [(s, view.ticket_status_label(s)) for s in ("new", "triaged", "escalated", "answered", "resolved", "closed")],
             "channel": any_ + [(c, view.channel_label(c)) for c in ("email", "facebook_message", "facebook_comment")],
             "province": any_ + [(c, view.province_label(c)) for c in province_codes()],
             "insurance": any_ + [(k, k) for k in ("BHXH", "BHYT", "BHTN")],

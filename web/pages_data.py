@@ -350,7 +350,7 @@ def dashboard(session: Session, user: User, directory: UnitDirectory, now: datet
         ).scalars()
     )
     return {
-        "by_status": [(view.ticket_status_label(s), by_status.get(s, 0)) for s in ("new", "triaged", "escalated", "resolved", "closed")],
+        "by_status": [(view.ticket_status_label(s), by_status.get(s, 0)) for s in ("new", "triaged", "escalated", "answered", "resolved", "closed")],
         "total": sum(by_status.values()),
         "proposed": sum(int(r[2] or 0) for r in per_unit_rows),
         "late_count": sum(int(r[4] or 0) for r in per_unit_rows),

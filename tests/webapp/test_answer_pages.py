@@ -92,6 +92,11 @@ def test_an_agent_answers_from_a_suggested_entry_and_the_citizen_gets_the_mail(s
     assert "Đã gửi câu trả lời cho công dân." in shown
     assert re.search(r'status-answer-sent">Đã gửi<', shown)
     assert "Lưu thành câu hỏi mẫu (nháp)" not in shown  # it came from an entry
+    # the ticket now waits on the citizen: listed under that status, counted on the dashboard
+    assert 'status-answered">Đã trả lời, chờ công dân<' in shown
+    listed = agent.get("/tickets", params={"status": "answered"}).text
+    assert f'href="/tickets/{ticket_id}"' in listed and '<option value="answered" selected>' in listed
+    assert '<span class="value">1</span>Đã trả lời, chờ công dân</div>' in agent.get("/dashboard").text
 
     # the same form sent again (a second click) sends nothing more
     again = agent.post(f"/tickets/{ticket_id}/answer", data=form(agent, picked, edited))
