@@ -5,8 +5,9 @@
   `portal.max_form_age_minutes`, or with a forged token, is refused; the nonce makes a reload or
   a double click one question (the raw item's external id).
 - Rate limits in the database (table portal_attempt), so several web processes agree: each
-  attempt is written first, then counted, so two processes racing can both refuse but never
-  both let an extra one through. Per client address every attempt counts; per sender address
+  attempt is written first, then counted, under a per-key lock (PostgreSQL: a transaction-level
+  advisory lock on the key; SQLite: the single writer lock taken by the insert), so processes
+  racing can never let more through than the limit. Per client address every attempt counts; per sender address
   only accepted questions.
 - The lookup code: an HMAC of the ticket id with the web secret (8 characters of base32), so the
   same question sent again through the API gets the same code, and nothing secret is stored.
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from ingest.portal.models import PortalAttempt
 from tickets.db import session_scope
@@ -98,10 +100,16 @@ class Limits:
     window: timedelta
 
 
+def _lock(session: Session, key: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "portal:" + key})
+
+
 def record_attempt(engine: Engine, ip_key: str, limits: Limits, *, now: datetime | None = None) -> tuple[int, bool]:
     """Write the attempt, then count this client address's attempts in the window: (attempt id, allowed)."""
     now = now or utcnow()
     with session_scope(engine) as session:
+        _lock(session, ip_key)
         attempt = PortalAttempt(at=now, ip_key=ip_key, address_key=None, outcome="pending")
         session.add(attempt)
         session.flush()
@@ -121,6 +129,7 @@ def address_allowed(engine: Engine, attempt_id: int, address_key: str, limits: L
     """Name the attempt's sender address, then count that address's questions in the window."""
     now = now or utcnow()
     with session_scope(engine) as session:
+        _lock(session, address_key)
         session.execute(update(PortalAttempt).where(PortalAttempt.id == attempt_id).values(address_key=address_key))  # type: ignore[arg-type]
         earlier = session.execute(select(func.count()).select_from(PortalAttempt).where(
             PortalAttempt.address_key == address_key, PortalAttempt.at > now - limits.window,  # type: ignore[arg-type]
