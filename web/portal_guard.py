@@ -149,6 +149,7 @@ def claim_acknowledgement(engine: Engine, attempt_id: int, address_key: str, win
     """True for the one attempt of this address in the window that may send the acknowledgement mail."""
     now = now or utcnow()
     with session_scope(engine) as session:
+        _lock(session, "ack:" + address_key)
         already = session.execute(select(PortalAttempt.id).where(PortalAttempt.address_key == address_key, PortalAttempt.acknowledged.is_(True),  # type: ignore[arg-type, attr-defined]
                                                                  PortalAttempt.at > now - window).limit(1)).first()
         if already is not None:
