@@ -125,6 +125,11 @@ def source_statuses(settings: Settings, engine: Engine, now: datetime | None = N
     known = {s.name for s in statuses}
     # Zalo accounts are not polled (webhooks only): listed here with their refresh token's health.
     statuses += [SourceStatus(z.name, "zalo", True) for z in settings.zalo_accounts if z.name not in known]
+    # The web portal and the call center (issue 18, docs/channels.md) take what is sent to them.
+    pushed = [("portal", "portal")] if settings.portal.enabled else []
+    pushed += [(c.name, "portal") for c in settings.portal_clients]
+    pushed += [(settings.call_center.name, "call")] if settings.call_center.secret is not None else []
+    statuses += [SourceStatus(name, kind, True) for name, kind in pushed if name not in known]
     known = {s.name for s in statuses}
     statuses += [SourceStatus(name, row.kind, False) for name, row in sorted(health.items()) if name not in known]
     for status in statuses:

@@ -228,3 +228,13 @@ def test_the_lookup_shows_the_centers_sent_answer_escaped_and_nothing_for_anothe
     other = ingest_email(citizen_email("Hỏi BHYT", "Cho tôi hỏi về thẻ BHYT của con tôi.", message_id="khac-1@dan.localhost"))
     assert other is not None
     assert look(f"TN-{other:06d}", lookup_code("k" * 40, other)).status_code == 404
+
+
+def test_the_portal_sources_are_in_status_with_their_intake_delay(portal_site: Portal) -> None:
+    from tiepnhan.status import source_statuses
+
+    created = api(portal_site, {"client_id": "trang-thai-1", "phone": "0912000999", "body": "Cho tôi hỏi cách tra cứu quá trình đóng BHXH trên điện thoại."})
+    assert created.status_code == 201
+    statuses = {s.name: s for s in source_statuses(portal_site.settings, runtime.engine())}
+    assert statuses["portal"].kind == statuses["cong-bhxh"].kind == "portal"
+    assert statuses["cong-bhxh"].delay_samples == 1 and statuses["cong-bhxh"].delay_median_seconds is not None
