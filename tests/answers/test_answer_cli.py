@@ -152,3 +152,27 @@ def test_answer_with_redis_is_sent_by_a_worker(
     with session_scope(runtime.engine()) as session:
         ticket = session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.status == "answered"
+
+
+def test_answer_with_redis_unreachable_fails_clearly_and_the_periodic_pass_sends_it(
+    tmp_path: Path, answer_settings: Callable[..., Settings], smtp: SmtpCapture
+) -> None:
+    from notifiers.reminders import send_reminders
+    from tests.servers import free_port
+
+    settings = answer_settings()
+    ticket_id = ingest_email(citizen_email(*QUESTION, message_id="bhxh1lan-6@dan.localhost"))
+    closed_url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    env = worker_env(settings.database_url, closed_url, TIEPNHAN_CONFIG=str(config_file(tmp_path, settings.database_url, smtp, closed_url)))
+    result = subprocess.run(
+        [sys.executable, "-m", "tiepnhan.cli", "answer", str(ticket_id), "--text-file", "-", "--as", "can_bo"],
+        input="Trả lời khi Redis không chạy.", env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "không kết nối được Redis" in result.stderr and "Câu trả lời đã được lưu" in result.stderr
+    assert "Traceback" not in result.stderr
+    with session_scope(runtime.engine()) as session:
+        assert session.execute(select(Answer.status)).scalar_one() == "pending"
+    assert smtp.received == []
+    assert send_reminders(runtime.settings(), runtime.engine())["answers"] == {"sent": 1}  # the scheduler's sla_reminders job
+    assert [r.recipients for r in smtp.wait_for(1)] == [["an@dan.localhost"]]
