@@ -48,7 +48,8 @@ def reply_subject(original: str, reference: str) -> str:
 
 
 def _is_message_id(value: str | None) -> bool:
-    return bool(value) and "@" in value and not re.search(r"[\s<>]", value or "") and len(value or "") <= 250  # type: ignore[arg-type]
+    """A real msg-id (RFC 5322 3.6.4), not a stand-in (`sha256:…`) or a shortened over-long one."""
+    return value is not None and "@" in value and len(value) <= 250 and re.search(r"[\s<>]", value) is None
 
 
 def thread_ids(messages: list[Message]) -> tuple[str | None, list[str]]:
