@@ -5,6 +5,7 @@ Every test runs on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -191,6 +192,23 @@ def test_a_transient_graph_error_is_retried_once_and_the_answer_sent_once(fanpag
         attempts = session.execute(select(AnswerAttempt.status).where(AnswerAttempt.answer_id == answer.id).order_by(AnswerAttempt.id)).scalars().all()  # type: ignore[arg-type]
     assert attempts == ["failed", "sent"]
     assert answer_row(engine, answer.id or 0).external_id == page_messages[0]["id"]
+
+
+@pytest.mark.parametrize("failure", [
+    Failure(code=0, status=502, method="POST", path_contains="/messages", raw_body=b"<html><body>502 Bad Gateway</body></html>"),
+    # A permanent error, answered only after the client has given up: the timeout alone decides.
+    Failure(code=551, status=400, method="POST", path_contains="/messages", delay_seconds=3.0),
+], ids=["html-502", "timeout"])
+def test_a_gateway_error_page_or_a_timeout_is_transient(fanpage: Callable[..., Settings], graph: GraphServer, failure: Failure) -> None:  # noqa: F811
+    settings = fanpage(timeout_seconds=1)
+    engine = runtime.engine()
+    ticket_id = messenger_ticket(graph, engine, minutes=5)
+    graph.state.failures.append(dataclasses.replace(failure))  # a fresh copy for each database
+    answer = submit_answer(engine, settings, ticket_id, "Câu trả lời.", "can_bo")
+    stored = answer_row(engine, answer.id or 0)
+    assert stored.status == "pending" and not stored.permanent and stored.attempts == 1
+    assert len(events(engine, ticket_id, "answer_delivery_failed")) == 1
+    assert not events(engine, ticket_id, "answer_failed")
 
 
 @pytest.mark.parametrize(("code", "subcode", "reason"), [

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,8 @@ class Failure:
     path_contains: str = ""  # only requests whose path contains this fail
     times: int = 1
     method: str = "GET"  # only requests with this method fail
+    delay_seconds: float = 0.0  # answer this late (a client timeout)
+    raw_body: bytes | None = None  # answer these bytes (text/html) instead of a Graph error object
 
 
 @dataclass
@@ -316,7 +319,19 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 status, body = self.state.receive(url.path, form)
             usage = dict(self.state.usage)
-        self._reply(status, body, usage)
+        if failure is not None and failure.delay_seconds:
+            time.sleep(failure.delay_seconds)
+        try:
+            if failure is not None and failure.raw_body is not None:
+                self.send_response(failure.status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(failure.raw_body)))
+                self.end_headers()
+                self.wfile.write(failure.raw_body)
+                return
+            self._reply(status, body, usage)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout test)
+            return
 
     def _failure(self, method: str, path: str) -> Failure | None:
         failure = next((f for f in self.state.failures if f.times > 0 and f.method == method and f.path_contains in path), None)
