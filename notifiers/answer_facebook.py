@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -177,9 +176,17 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _recipient(request: GraphRequest) -> str:
+    """Who receives it: the PSID, the comment answered privately, or the comment replied under."""
+    recipient = request.fields.get("recipient")
+    if isinstance(recipient, dict):
+        return str(recipient.get("id") or recipient.get("comment_id") or "")
+    return request.object_id
+
+
 def _prepared(answer: Answer, ticket: Ticket, page: FacebookPageConfig, request: GraphRequest, message_channel: str | None = None) -> PreparedAnswer:
     return PreparedAnswer(answer_id=answer.id or 0, ticket_id=ticket.id or 0, mode=answer.mode, message_id=answer.message_id, text=answer.text,
-                          source=ticket.source, recipients=(str(request.fields.get("recipient") or request.object_id),),
+                          source=ticket.source, recipients=(_recipient(request),),
                           sender_address=page.page_id, subject=ticket.subject, request=request.as_dict(), message_channel=message_channel)
 
 
@@ -200,8 +207,6 @@ def _post(settings: Settings, source: str, request: Mapping[str, Any]) -> dict[s
     except GraphError as exc:
         status = statuses[-1] if statuses else None
         raise answer_error(exc.code, exc.subcode, status, str(exc), transient=isinstance(exc, GraphTransientError)) from None
-    except requests.RequestException as exc:  # pragma: no cover - GraphClient.call translates these
-        raise AnswerTransientError(f"Graph API unreachable: {type(exc).__name__}") from None
     finally:
         client.api.session.close()
 
