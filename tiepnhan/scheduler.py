@@ -229,6 +229,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     ),
     # Zalo access tokens live about 25 h: refreshed ahead of expiry (ingest/zalo/tokens.py, REFRESH_CHECK_EVERY).
     PeriodicJob("zalo_token_refresh", ("ingest.zalo.tokens:refresh_due_tokens",), every_seconds=lambda s: 600.0),
+    # Zalo files the webhook's background task did not get to (ingest/zalo/attachments.py).
+    PeriodicJob("zalo_attachments", ("ingest.zalo.attachments:fetch_pending_attachments",), every_seconds=lambda s: 600.0),
 )
 
 

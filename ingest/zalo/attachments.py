@@ -10,7 +10,9 @@ within Zalo's 2 s first (tiepnhan/web/webhooks.py runs this as a background task
      not kept as a photo;
   4. keep the bytes as a Blob and the Attachment row points at it (sha256, size, type); a file
      refused or not fetched keeps its URL and gets the reason in `skipped_reason`.
-Nothing is lost: the raw event is stored before any of this, and a refused file's URL stays.
+Nothing is lost: the raw event is stored before any of this, and a refused file's URL stays. A
+file the webhook's task did not get to (a slow worker, a restart) is fetched by the scheduler's
+periodic job "zalo_attachments" (`fetch_pending_attachments`).
 Signatures: JPEG SOI FF D8 FF (ITU T.81), PNG (RFC 2083 §3.1), GIF87a/89a, WebP "RIFF....WEBP"
 (RFC 9649 §2), PDF "%PDF-" (ISO 32000-1 §7.5.2), ZIP "PK\\x03\\x04" (OOXML documents, ISO/IEC
 29500-2), OLE2 compound file D0 CF 11 E0 A1 B1 1A E1 (older Word/Excel).
@@ -21,16 +23,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from config.settings import ZaloAccountConfig
+from config.settings import Settings, ZaloAccountConfig
 from ingest.zalo.intake import wait_processed
 from tickets.db import session_scope
-from tickets.models import Attachment, Message
+from tickets.models import Attachment, Message, utcnow
 from tickets.store import save_blobs
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,8 @@ SIGNATURES: tuple[tuple[str, bytes, int], ...] = (  # family, bytes, offset
     ("webp", b"WEBP", 8), ("pdf", b"%PDF-", 0), ("zip", b"PK\x03\x04", 0), ("ole", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0),
 )
 LINK_TYPE = "text/uri-list"  # user_send_link: a link, not a file
+CATCH_UP_AFTER = timedelta(minutes=2)  # the webhook's own task waits 30 s: older ones were missed
+CATCH_UP_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -115,18 +121,41 @@ def fetch(client: httpx.Client, url: str, max_bytes: int) -> Fetched:
         raise ValueError(f"không tải được tệp từ Zalo ({type(exc).__name__})") from None
 
 
+def _pending(*conditions: Any) -> Any:
+    """Zalo attachments known by URL only: neither kept nor refused yet, and not links."""
+    return select(Attachment.id, Attachment.url).join(Message, Message.id == Attachment.message_id).where(  # type: ignore[arg-type]
+        Message.channel == "zalo", Attachment.sha256.is_(None), Attachment.url.is_not(None),  # type: ignore[arg-type, union-attr]
+        Attachment.skipped_reason.is_(None), Attachment.content_type != LINK_TYPE, *conditions,  # type: ignore[union-attr, arg-type]
+    )
+
+
 def fetch_attachments(engine: Engine, account: ZaloAccountConfig, raw_ids: Sequence[int], max_bytes: int, *,
                       wait_seconds: float = 30.0, transport: httpx.BaseTransport | None = None) -> dict[str, int]:
     """Fetch and keep the files of the messages made from `raw_ids` (see the module doc)."""
     wait_processed(engine, raw_ids, wait_seconds)
     with session_scope(engine) as session:
-        rows = session.execute(
-            select(Attachment.id, Attachment.url).join(Message, Message.id == Attachment.message_id).where(  # type: ignore[arg-type]
-                Message.raw_item_id.in_(list(raw_ids)), Message.channel == "zalo",  # type: ignore[union-attr, arg-type]
-                Attachment.sha256.is_(None), Attachment.url.is_not(None), Attachment.skipped_reason.is_(None),  # type: ignore[union-attr]
-                Attachment.content_type != LINK_TYPE,  # type: ignore[arg-type]
-            )
-        ).all()
+        rows = [(int(i), str(u)) for i, u in session.execute(_pending(Message.raw_item_id.in_(list(raw_ids)))).all()]  # type: ignore[union-attr]
+    return _fetch_rows(engine, account, rows, max_bytes, transport)
+
+
+def fetch_pending_attachments(settings: Settings, engine: Engine, now: datetime | None = None, *, min_age: timedelta = CATCH_UP_AFTER,
+                              transport: httpx.BaseTransport | None = None) -> dict[str, dict[str, int]]:
+    """The scheduler's catch-up (job "zalo_attachments"): files the webhook's own task did not get to
+    (a worker slower than its wait, a process restarted), for messages older than `min_age`."""
+    now = now or utcnow()
+    results: dict[str, dict[str, int]] = {}
+    for account in settings.zalo_accounts:
+        with session_scope(engine) as session:
+            rows = [(int(i), str(u)) for i, u in session.execute(
+                _pending(Message.source == account.name, Message.received_at <= now - min_age).order_by(Attachment.id).limit(CATCH_UP_BATCH)  # type: ignore[arg-type, operator]
+            ).all()]
+        if rows:
+            results[account.name] = _fetch_rows(engine, account, rows, settings.max_attachment_bytes, transport)
+    return results
+
+
+def _fetch_rows(engine: Engine, account: ZaloAccountConfig, rows: list[tuple[int, str]], max_bytes: int,
+                transport: httpx.BaseTransport | None) -> dict[str, int]:
     summary = {"kept": 0, "refused": 0}
     if not rows:
         return summary

@@ -7,14 +7,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ingest.zalo.attachments import allowed_url, check_content, family_of
-from tests.zalo.conftest import account_config, process_all, send, user_event
+from ingest.zalo.attachments import allowed_url, check_content, family_of, fetch_pending_attachments
+from tests.conftest import make_settings
+from tests.zalo.conftest import account, account_config, process_all, send, user_event
 from tests.zalo.zalo_server import ZaloServer
 from tickets.db import dispose_engines, get_engine, migrate, session_scope
 from tickets.models import Attachment, Blob
@@ -104,3 +106,29 @@ def test_the_type_check_and_host_rule_are_pure(zalo: ZaloServer) -> None:
     assert allowed_url("https://f20-zpc.zdn.vn/abc/photo.jpg", config)
     assert not allowed_url("https://zdn.vn.evil.example/photo.jpg", config)
     assert not allowed_url("file:///etc/passwd", config)
+
+
+def test_files_the_webhook_task_missed_are_fetched_by_the_periodic_job(zalo: ZaloServer, engine: Engine, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from ingest.zalo.events import read_event
+    from ingest.zalo.intake import store_event
+    from tickets.models import utcnow
+    from tiepnhan.scheduler import PERIODIC_JOBS, resolve_target, run_periodic_now
+
+    zalo.state.files["/cdn/don.jpg"] = ("image/jpeg", JPEG)
+    config = account_config(zalo)
+    settings = make_settings(str(engine.url), tmp_path, zalo_accounts=[account(zalo)])
+    payload = user_event("user_send_image", "img-missed", attachments=[image(f"{zalo.url}cdn/don.jpg")])
+    event = read_event(payload, config.name, config.oa_id, b"")
+    store_event(engine, config, event, enqueue=False)  # stored and processed, but no background fetch ran
+    process_all(engine)
+    (job,) = [j for j in PERIODIC_JOBS if j.name == "zalo_attachments"]
+    assert resolve_target(job.targets) is fetch_pending_attachments
+    assert run_periodic_now(settings, engine, "zalo_attachments") == {}  # too recent: the webhook's own task may still get it
+    assert attachments(engine)[0].sha256 is None and zalo.state.file_calls == 0
+    assert fetch_pending_attachments(settings, engine, utcnow() + timedelta(minutes=3)) == {"zalo-oa": {"kept": 1, "refused": 0}}
+    (kept,) = attachments(engine)
+    assert kept.content_type == "image/jpeg" and kept.size == len(JPEG)
+    assert fetch_pending_attachments(settings, engine, utcnow() + timedelta(minutes=3)) == {}  # nothing left to do
+    assert zalo.state.file_calls == 1
