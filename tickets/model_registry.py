@@ -16,3 +16,4 @@ import tickets.clock_models  # noqa: F401  (ticket and escalation clocks, issue 
 import tickets.answer_models  # noqa: F401  (answers to citizens and their delivery attempts, issue 14)
 import ingest.calls.models  # noqa: F401  (call_record: the call center's calls, issue 18)
 import ingest.portal.models  # noqa: F401  (portal_attempt: the public form's rate limits, issue 18)
+import tickets.scan_indexes  # noqa: F401  (partial and composite indexes of the periodic scans and listings, issue 16)

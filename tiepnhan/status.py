@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 from config.settings import Settings
 from tickets.db import session_scope
 from tickets.models import Message, RawItem, SourceHealth, TicketEvent, utcnow
-from tiepnhan.scheduler import source_specs
 
 QUEUES = ("pipeline", "poll", "periodic", "notify")
 DELAY_WINDOW = timedelta(hours=1)
@@ -116,6 +115,8 @@ def intake_delays(engine: Engine, since: datetime) -> dict[str, list[float]]:
 
 
 def source_statuses(settings: Settings, engine: Engine, now: datetime | None = None) -> list[SourceStatus]:
+    from tiepnhan.scheduler import source_specs  # the broker and actors load only when asked for
+
     now = now or utcnow()
     with session_scope(engine) as session:
         health = {h.source: h for h in session.execute(select(SourceHealth)).scalars()}
@@ -234,11 +235,16 @@ def raw_state_counts(engine: Engine) -> dict[str, int]:
 
 
 def escalation_counts(engine: Engine) -> dict[str, int]:
-    """Escalations by status: what waits for a coordinator, what is overdue, what failed."""
-    from tickets.escalation_models import Escalation
+    """Open escalations by status: what waits for a coordinator, what is overdue, what failed.
+
+    Only the open ones (their number stays small however many were ever closed), counted from
+    the status index (a search per open status, not a scan of every escalation)."""
+    from tickets.escalation_models import OPEN, Escalation
 
     with session_scope(engine) as session:
-        rows = session.execute(select(Escalation.status, func.count()).group_by(Escalation.status)).all()  # type: ignore[arg-type]
+        rows = session.execute(
+            select(Escalation.status, func.count()).where(Escalation.status.in_(OPEN)).group_by(Escalation.status)  # type: ignore[arg-type, attr-defined]
+        ).all()
     return {str(s): int(n) for s, n in rows}
 
 
