@@ -180,7 +180,16 @@ def route_ticket(engine: Engine, ticket_id: int) -> list[int]:
     """
     from tickets.routing_stage import route
 
-    return route(engine, ticket_id)
+    to_send = route(engine, ticket_id)
+    _answer_automatically(engine, ticket_id)
+    return to_send
+
+
+def _answer_automatically(engine: Engine, ticket_id: int) -> None:
+    """Issue 14: a question the bank answers well, answered once (off by default; qbank/auto_reply_stage.py)."""
+    from qbank.auto_reply_stage import after_routing
+
+    after_routing(engine, ticket_id)
 
 
 def handle_unit_reply(engine: Engine, message_id: int) -> bool:
