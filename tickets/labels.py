@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from tickets.places import province_name
+
+
+def province_name(code: str) -> str | None:
+    # The province map (vietnam_provinces) is loaded when a label first needs it, not at import:
+    # the CLI's help screens and `classify` start without it.
+    from tickets.places import province_name as name_of
+
+    return name_of(code)
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 TIME_FORMAT = "%d/%m/%Y %H:%M"

@@ -34,19 +34,12 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries, TimeLimit
 
 from config.settings import Settings
+from tiepnhan.broker_errors import BrokerUnavailable
+
+__all__ = ["BrokerUnavailable", "PendingBroker", "build_broker", "ensure_configured_broker", "install_broker", "remember"]
 
 _declared: list[dramatiq.Actor] = []  # type: ignore[type-arg]
 _install_lock = threading.RLock()
-
-
-class BrokerUnavailable(Exception):
-    """The configured broker (Redis) could not take a message; the message says so in Vietnamese."""
-
-    def __init__(self, url: str, error: BaseException) -> None:
-        from tiepnhan.logs import redact
-
-        self.url = redact(url)
-        super().__init__(f"không kết nối được Redis ({self.url}): {redact(str(error)) or type(error).__name__}")
 
 
 def _redis_broker_class() -> type[dramatiq.Broker]:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import types
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,26 +33,65 @@ COMMAND_MODULES = (
 HELP_OPTION_TEXT = "In hướng dẫn này rồi thoát."
 
 
+RICH_UTILS_TEXTS = {
+    "ARGUMENTS_PANEL_TITLE": "Tham số",
+    "OPTIONS_PANEL_TITLE": "Tuỳ chọn",
+    "COMMANDS_PANEL_TITLE": "Lệnh",
+    "ERRORS_PANEL_TITLE": "Lỗi",
+    "ABORTED_TEXT": "Đã dừng.",
+    "DEFAULT_STRING": "[mặc định: {}]",
+    "ENVVAR_STRING": "[biến môi trường: {}]",
+    "REQUIRED_LONG_STRING": "[bắt buộc]",
+    "DEPRECATED_STRING": "(không còn dùng) ",
+    "RICH_HELP": "Xem [blue]'{command_path} {help_option}'[/] để biết cách dùng.",
+}
+
+
+class _VietnameseRichUtils(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Sets Typer's help-screen words (module constants of typer.rich_utils, read when a help
+    screen or an error is drawn) in Vietnamese as that module is imported. Typer imports it only
+    to draw one, and it costs a good part of a second (rich, markdown), so a command that draws
+    none (`classify`, `tickets --json`) never loads it."""
+
+    name = "typer.rich_utils"
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # find the real module the ordinary way, once
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        self._loader = spec.loader
+        spec.loader = self
+        return spec
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        _set_texts(module)
+
+
+def _set_texts(module: types.ModuleType) -> None:
+    for name, text in RICH_UTILS_TEXTS.items():
+        setattr(module, name, text)
+
+
 def _vietnamese_help_screens() -> None:
     """Click's and Typer's own words on the help screens, in Vietnamese.
 
-    Typer reads these module constants when it draws a help screen; Click's --help option text
-    is set where Typer's bundled Click builds that option (Command.get_help_option, cached
-    per command).
+    Typer's are set when it imports typer.rich_utils (see `_VietnameseRichUtils`); Click's
+    --help option text is set where Typer's bundled Click builds that option
+    (Command.get_help_option, cached per command).
     """
     from typer import _click as click
-    from typer import rich_utils
 
-    rich_utils.ARGUMENTS_PANEL_TITLE = "Tham số"
-    rich_utils.OPTIONS_PANEL_TITLE = "Tuỳ chọn"
-    rich_utils.COMMANDS_PANEL_TITLE = "Lệnh"
-    rich_utils.ERRORS_PANEL_TITLE = "Lỗi"
-    rich_utils.ABORTED_TEXT = "Đã dừng."
-    rich_utils.DEFAULT_STRING = "[mặc định: {}]"
-    rich_utils.ENVVAR_STRING = "[biến môi trường: {}]"
-    rich_utils.REQUIRED_LONG_STRING = "[bắt buộc]"
-    rich_utils.DEPRECATED_STRING = "(không còn dùng) "
-    rich_utils.RICH_HELP = "Xem [blue]'{command_path} {help_option}'[/] để biết cách dùng."
+    if "typer.rich_utils" in sys.modules:
+        _set_texts(sys.modules["typer.rich_utils"])
+    elif not any(isinstance(finder, _VietnameseRichUtils) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _VietnameseRichUtils())
     original = click.Command.get_help_option
     if getattr(original, "_vietnamese", False):
         return
@@ -100,13 +144,11 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    from tiepnhan.broker import BrokerUnavailable
+    from tiepnhan.broker_errors import BrokerUnavailable
 
     try:
         app()
     except BrokerUnavailable as exc:  # what was stored stays; the periodic jobs send it later
-        import sys
-
         sys.stderr.write(f"Lỗi: {exc}. Dữ liệu đã lưu; các việc định kỳ sẽ gửi lại khi Redis hoạt động.\n")
         raise SystemExit(1) from None
 

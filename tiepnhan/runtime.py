@@ -1,14 +1,18 @@
-"""The process's configuration, database engine and broker, set up once at start-up."""
+"""The process's configuration, database engine and broker, set up once at start-up.
+
+Nothing heavy is imported here: the configuration, the database layer and Alembic are loaded
+when first used, so a command that needs none of them (`--help`, `classify`) starts fast.
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
-from config.settings import Settings, load_settings
-from tickets.business_time import use_calendar
-from tickets.db import get_engine, migrate
+    from config.settings import Settings
 
 _lock = threading.RLock()
 _settings: Settings | None = None
@@ -24,6 +28,8 @@ def configure(settings: Settings) -> Settings:
     with _lock:
         _settings = settings
     if settings is not None:
+        from tickets.business_time import use_calendar
+
         use_calendar(settings.business_calendar)  # the clocks count business time on this calendar
     return settings
 
@@ -32,16 +38,29 @@ def settings() -> Settings:
     global _settings
     with _lock:
         if _settings is None:
+            from config.settings import load_settings
+
             _settings = load_settings()
         return _settings
 
 
 def engine() -> Engine:
-    """The database engine, its schema migrated to the newest version on first use."""
+    """The database engine, its schema migrated to the newest version on first use.
+
+    The check is cheap (tiepnhan.schema_version: the stored revision against the migration
+    files' head, no Alembic); Alembic runs only when they differ.
+    """
+    from tickets.db import get_engine
+
     url = settings().database_url
     db = get_engine(url)
     with _lock:
         if url not in _migrated:
-            migrate(db)
+            from tiepnhan.schema_version import schema_is_current
+
+            if not schema_is_current(db):
+                from tickets.db import migrate
+
+                migrate(db)
             _migrated.add(url)
     return db

@@ -4,20 +4,59 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from sqlalchemy.engine import Engine
 
-from config.settings import ConfigError, Settings, load_settings
-from tiepnhan import runtime
+if TYPE_CHECKING:  # imported when a command needs them, so `tiepnhan --help` starts fast
+    from rich.console import Console
+    from sqlalchemy.engine import Engine
 
-console = Console()
-err_console = Console(stderr=True)
+    from config.settings import Settings
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing this module costs no rich import."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.real(), name, value)
+
+    def __enter__(self) -> Console:  # rich's Live and Progress use the console as a context manager
+        return self.real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.real().__exit__(*exc)
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, imported when first needed."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+console: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
+err_console: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -32,6 +71,9 @@ def config_file(ctx: typer.Context) -> Path | None:
 
 def load(ctx: typer.Context, **overrides: Any) -> Settings:
     """Read and validate the configuration, exiting with every mistake listed."""
+    from config.settings import ConfigError, load_settings
+    from tiepnhan import runtime
+
     try:
         settings = load_settings(config_file(ctx), **overrides)
         from tickets.directory import routing
@@ -49,6 +91,8 @@ def load(ctx: typer.Context, **overrides: Any) -> Settings:
 
 
 def database(settings: Settings) -> Engine:
+    from tiepnhan import runtime
+
     try:
         return runtime.engine()
     except Exception as exc:  # noqa: BLE001 - shown to the operator, with the URL's password hidden

@@ -16,18 +16,30 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from config.settings import Settings
-from tickets.directory import routing
-from tickets.escalation_models import Escalation
-from tickets.escalations import TransitionError, approve, escalate_by_hand, list_escalations, reject, reopen_failed, reroute, resolve_ticket
 from tickets.labels import ESCALATION_STATUSES, category_label
-from tickets.models import Ticket, ticket_reference
 from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line, print_rows
 from tiepnhan.commands.tickets import parse_ticket_id
+
+if TYPE_CHECKING:  # the rest is imported when a command runs, so the CLI starts fast
+    from config.settings import Settings
+    from tickets.escalation_models import Escalation
+    from tickets.models import Ticket
+
+
+def ticket_reference(ticket_id: int) -> str:
+    from tickets.models import ticket_reference as reference
+
+    return reference(ticket_id)
+
+
+def routing(settings: Settings) -> Any:
+    from tickets.directory import routing as load_routing
+
+    return load_routing(settings)
 
 STATUS_LABELS = ESCALATION_STATUSES
 OUTCOME_LABELS = {
@@ -53,6 +65,7 @@ def tickets_of(escalations: list[Escalation]) -> dict[int, Ticket]:
     from sqlalchemy import select
 
     from tickets.db import session_scope
+    from tickets.models import Ticket
     from tiepnhan import runtime
 
     ids = sorted({e.ticket_id for e in escalations})
@@ -126,6 +139,7 @@ def _send_now(settings: Settings, escalation: Escalation) -> None:
         console.print("Đã chuyển cho tiến trình gửi thư (hàng đợi notify).")
         return
     from tickets.db import session_scope
+    from tickets.escalation_models import Escalation
 
     with session_scope(database(settings)) as session:
         current = session.get(Escalation, escalation.id)
@@ -137,6 +151,8 @@ def _send_now(settings: Settings, escalation: Escalation) -> None:
 
 def _decide(settings: Settings, action: Callable[[], Escalation], verb: str, *, send: bool) -> None:
     """Run one coordinator decision; a refused transition exits 1 with its reason."""
+    from tickets.escalations import TransitionError
+
     try:
         escalation = action()
     except TransitionError as exc:
@@ -164,6 +180,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON, mỗi dòng một đối tượng")] = False,
     ) -> None:
         """Danh sách đề xuất chuyển xử lý (đề xuất chờ duyệt: --status proposed)."""
+        from tickets.escalations import list_escalations
+
         settings = load(ctx)
         engine = database(settings)
         if status and status not in STATUS_LABELS:
@@ -179,6 +197,8 @@ def register(app: typer.Typer) -> None:
     @escalation_app.command("approve")
     def approve_command(ctx: typer.Context, escalation_id: EscalationId, by: ByOption = None, note: Annotated[str | None, typer.Option(help="ghi chú gửi kèm cho đơn vị")] = None) -> None:
         """Duyệt một đề xuất và gửi ngay cho đơn vị."""
+        from tickets.escalations import approve
+
         settings = load(ctx)
         engine = database(settings)
         _decide(settings, lambda: approve(engine, escalation_id, acting_user(by), note), "đã duyệt", send=True)
@@ -192,6 +212,8 @@ def register(app: typer.Typer) -> None:
         by: ByOption = None,
     ) -> None:
         """Chuyển đề xuất sang đơn vị khác (coi như đã duyệt cho đơn vị đó) và gửi ngay."""
+        from tickets.escalations import reroute
+
         settings = load(ctx)
         engine = database(settings)
         _require_unit(settings, to)
@@ -205,6 +227,8 @@ def register(app: typer.Typer) -> None:
         by: ByOption = None,
     ) -> None:
         """Từ chối một đề xuất: phiếu ở lại Trung tâm."""
+        from tickets.escalations import reject
+
         settings = load(ctx)
         engine = database(settings)
         if not reason.strip():
@@ -214,6 +238,8 @@ def register(app: typer.Typer) -> None:
     @escalation_app.command("retry")
     def retry_command(ctx: typer.Context, escalation_id: EscalationId) -> None:
         """Gửi lại ngay một đề xuất đã duyệt (sau khi sửa địa chỉ hoặc cấu hình SMTP)."""
+        from tickets.escalations import TransitionError, reopen_failed
+
         settings = load(ctx)
         try:
             escalation = reopen_failed(database(settings), escalation_id)
@@ -231,6 +257,8 @@ def register(app: typer.Typer) -> None:
         by: ByOption = None,
     ) -> None:
         """Chuyển một phiếu cho đơn vị theo chỉ định (gửi ngay)."""
+        from tickets.escalations import escalate_by_hand
+
         settings = load(ctx)
         engine = database(settings)
         _require_unit(settings, to)
@@ -245,6 +273,8 @@ def register(app: typer.Typer) -> None:
         by: ByOption = None,
     ) -> None:
         """Đánh dấu phiếu đã giải quyết, đóng cả các đề xuất chuyển xử lý của phiếu."""
+        from tickets.escalations import TransitionError, resolve_ticket
+
         settings = load(ctx)
         engine = database(settings)
         ticket_id = parse_ticket_id(ticket)

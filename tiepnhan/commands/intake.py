@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from config.settings import Settings
 from tiepnhan import runtime
 from tiepnhan.commands.common import console, database, fail, load, print_json_line, start_broker
-from tiepnhan.importer import ImportSummary, store_files, summarize
+
+if TYPE_CHECKING:  # imported when a command runs, so the CLI starts fast
+    from config.settings import Settings
+    from tiepnhan.importer import ImportSummary
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
@@ -39,7 +40,10 @@ def print_demo_logins(settings: Settings, database_file: Path) -> None:
 def run_import(settings: Settings, paths: list[Path], source: str, as_json: bool) -> ImportSummary:
     engine = database(settings)
     embedded = start_broker(settings)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
     from tiepnhan.embedded import drain, embedded_worker
+    from tiepnhan.importer import store_files, summarize
 
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

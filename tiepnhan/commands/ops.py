@@ -8,15 +8,15 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from config.settings import Settings
 from tiepnhan import runtime
-from tiepnhan.commands.common import config_file, console, database, fail, load, local_time, print_json_line
+from tiepnhan.commands.common import config_file, console, database, escape, fail, load, local_time, print_json_line
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 log = logging.getLogger("tiepnhan.run")
 
@@ -130,6 +130,8 @@ def run_dramatiq(argv: list[str], env: dict[str, str]) -> int:
 
 
 def print_status(status: Any, settings: Settings) -> None:
+    from rich.table import Table
+
     table = Table(title="Nguồn tiếp nhận")
     for column in ("Nguồn", "Loại", "Lần lấy thành công cuối", "Độ trễ (trung vị / lâu nhất, 1 giờ)", "Lỗi liên tiếp", "Lỗi cuối"):
         table.add_column(column)
@@ -167,6 +169,8 @@ def print_status(status: Any, settings: Settings) -> None:
 
 
 def print_failures(rows: list[Any], settings: Settings) -> None:
+    from rich.table import Table
+
     if not rows:
         console.print("Không có lỗi nào.")
         return

@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from reports.build import REPORTS, build_report
-from reports.groups import GROUPINGS
-from reports.model import Report
-from reports.period import Period, parse_day
-from reports.render import to_csv, to_json, to_table, to_xlsx
-from tickets.directory import routing
-from tickets.models import utcnow
 from tiepnhan.commands.common import console, database, fail, load
 
+if TYPE_CHECKING:  # the reports are imported when the command runs, so the CLI starts fast
+    from reports.model import Report
+
 FORMATS = ("table", "json", "csv", "xlsx", "pdf")
+# For the help screen without importing the reports: reports.build.REPORTS and
+# reports.groups.GROUPINGS (tests/ops/test_startup.py checks they are the same).
+REPORTS = ("volume", "quality", "sla", "workload", "acceptance")
+GROUPINGS = ("channel", "province", "unit", "type", "category", "day", "week", "month")
 
 
 def _write(report: Report, fmt: str, out: Path | None) -> None:
+    from reports.render import to_csv, to_json, to_table, to_xlsx
+
     if fmt == "table":
         if out is not None:
             fail("--format table chỉ in ra màn hình; để ghi tệp hãy chọn csv, json hoặc xlsx")
@@ -64,6 +65,13 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", help="ghi vào tệp này thay vì in ra")] = None,
     ) -> None:
         """Báo cáo khối lượng (volume), chất lượng phục vụ (quality), thời hạn của đơn vị (sla), công việc theo người (workload), nghiệm thu (acceptance)."""
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        from reports.build import build_report
+        from reports.period import Period, parse_day
+        from tickets.directory import routing
+        from tickets.models import utcnow
+
         if name not in REPORTS:
             fail(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")
         if by is not None and by not in GROUPINGS:

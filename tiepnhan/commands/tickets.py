@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
-from tickets.db import session_scope
-from tickets.labels import (
-    TICKET_STATUSES,
-    category_label,
-    channel_label,
-    describe_event,
-    escalation_status_label,
-    format_time,
-    insurance_label,
-    province_label,
-    status_label,
-)
-from tickets.models import Attachment, Message, ThreadKey, Ticket, TicketEvent, ticket_reference
-from tiepnhan import runtime
-from tiepnhan.commands.common import console, database, fail, load, print_json_line, print_rows
+from tickets.labels import TICKET_STATUSES
+from tiepnhan.commands.common import console, database, err_console, fail, load, print_json_line, print_rows
 
+if TYPE_CHECKING:  # imported when a command runs (tiepnhan --help starts without them)
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Engine
+
+    from tickets.models import Attachment, Message, Ticket, TicketEvent
+
+DEFAULT_TABLE_LIMIT = 50  # the table view's default --limit; --limit 0 shows every ticket
+MORE_COUNT_CAP = 10_000  # "còn hơn 10.000 phiếu nữa": counting further would cost what the table saves
+STREAM_CHUNK = 500  # tickets --json: rows fetched (and their messages' ids looked up) at a time
 STATUS_LABELS = TICKET_STATUSES  # kept for callers importing it from here
+
+
+def read_session(engine: Engine) -> Any:
+    """A session for reading: tickets.db.read_scope (SQLite begins DEFERRED, so a long listing
+    never holds the writer lock) where the database layer has it, else a plain session_scope."""
+    from tickets import db
+
+    return getattr(db, "read_scope", db.session_scope)(engine)
 
 
 def parse_ticket_id(value: str) -> int:
@@ -35,16 +37,54 @@ def parse_ticket_id(value: str) -> int:
     return int(text)
 
 
+def ticket_query(status: str | None = None, province: str | None = None, limit: int | None = None) -> Select[Any]:
+    """Tickets in number order, filtered; served by ix_ticket_status_id / ix_ticket_province_id."""
+    from sqlalchemy import select
+
+    from tickets.models import Ticket
+
+    query = select(Ticket).order_by(Ticket.id)  # type: ignore[arg-type]
+    if status:
+        query = query.where(Ticket.status == status)
+    if province:
+        query = query.where(Ticket.province_code == province)
+    if limit:
+        query = query.limit(limit)
+    return query
+
+
 def query_tickets(status: str | None = None, province: str | None = None, limit: int | None = None) -> list[Ticket]:
-    with session_scope(runtime.engine()) as session:
-        query = select(Ticket).order_by(Ticket.id)  # type: ignore[arg-type]
-        if status:
-            query = query.where(Ticket.status == status)
-        if province:
-            query = query.where(Ticket.province_code == province)
-        if limit:
-            query = query.limit(limit)
-        return list(session.execute(query).scalars())
+    from tiepnhan import runtime
+
+    with read_session(runtime.engine()) as session:
+        tickets = list(session.execute(ticket_query(status, province, limit)).scalars())
+        session.expunge_all()  # kept as read: a closing rollback would expire them
+    return tickets
+
+
+def count_beyond(engine: Engine, shown: int, status: str | None = None, province: str | None = None) -> int:
+    """How many matching tickets come after the first `shown`, counted up to MORE_COUNT_CAP
+    (so the answer costs the same in a database of a thousand tickets or of millions)."""
+    from sqlalchemy import func, select
+
+    from tickets.models import Ticket
+
+    matching = ticket_query(status, province).with_only_columns(Ticket.id).limit(shown + MORE_COUNT_CAP + 1)  # type: ignore[arg-type]
+    with read_session(engine) as session:
+        total = int(session.execute(select(func.count()).select_from(matching.subquery())).scalar_one())
+    return max(0, total - shown)
+
+
+def stream_tickets(engine: Engine, status: str | None = None, province: str | None = None, limit: int | None = None) -> Iterator[tuple[Ticket, list[str]]]:
+    """Each matching ticket with its messages' external ids, read STREAM_CHUNK at a time
+    (a server-side cursor on PostgreSQL): memory stays flat however many tickets there are."""
+    with read_session(engine) as session:
+        result = session.execute(ticket_query(status, province, limit).execution_options(yield_per=STREAM_CHUNK))
+        for chunk in result.scalars().partitions():
+            ids = external_ids_in(session, [t.id for t in chunk if t.id is not None])
+            for ticket in chunk:
+                yield ticket, ids.get(ticket.id or 0, [])
+            # Nothing keeps the chunk: the session's identity map holds its objects weakly.
 
 
 def ticket_json(ticket: Ticket, external_ids: list[str]) -> dict[str, Any]:
@@ -70,23 +110,35 @@ def ticket_json(ticket: Ticket, external_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def external_ids_by_ticket(ticket_ids: list[int]) -> dict[int, list[str]]:
+def external_ids_in(session: Any, ticket_ids: list[int]) -> dict[int, list[str]]:
+    from sqlalchemy import select
+
+    from tickets.models import Message
+
     found: dict[int, list[str]] = {tid: [] for tid in ticket_ids}
-    with session_scope(runtime.engine()) as session:
-        for start in range(0, len(ticket_ids), 500):
-            chunk = ticket_ids[start : start + 500]
-            rows = session.execute(
-                select(Message.ticket_id, Message.external_id).where(Message.ticket_id.in_(chunk)).order_by(Message.id)  # type: ignore[union-attr, arg-type]
-            )
-            for ticket_id, external_id in rows:
-                found[ticket_id].append(external_id)
+    for start in range(0, len(ticket_ids), 500):
+        chunk = ticket_ids[start : start + 500]
+        rows = session.execute(
+            select(Message.ticket_id, Message.external_id).where(Message.ticket_id.in_(chunk)).order_by(Message.id)  # type: ignore[union-attr, arg-type]
+        )
+        for ticket_id, external_id in rows:
+            found[ticket_id].append(external_id)
     return found
+
+
+def external_ids_by_ticket(ticket_ids: list[int]) -> dict[int, list[str]]:
+    from tiepnhan import runtime
+
+    with read_session(runtime.engine()) as session:
+        return external_ids_in(session, ticket_ids)
 
 
 TICKET_COLUMNS = ("Mã", "Kênh", "Người gửi", "Tiêu đề", "Loại BH", "Tỉnh", "Phân loại", "Tin", "Trạng thái")
 
 
 def ticket_row(ticket: Ticket) -> tuple[str, ...]:
+    from tickets.labels import category_label, channel_label, insurance_label, province_label, status_label
+
     return (
         ticket.reference,
         channel_label(ticket.channel, short=True),
@@ -100,14 +152,27 @@ def ticket_row(ticket: Ticket) -> tuple[str, ...]:
     )
 
 
+def _count_text(number: int) -> str:
+    return f"{number:,}".replace(",", ".")  # Vietnamese groups thousands with dots
+
+
 def print_ticket_table(status: str | None = None, province: str | None = None, limit: int | None = None) -> None:
-    tickets = query_tickets(status, province, limit)
+    """The first `limit` tickets (all with None or 0), then how many more there are."""
+    from tiepnhan import runtime
+
+    tickets = query_tickets(status, province, limit or None)
     print_rows(
         f"Phiếu tiếp nhận ({len(tickets)})",
         TICKET_COLUMNS,
         [ticket_row(t) for t in tickets],
         widths={"Người gửi": 18, "Tiêu đề": 36, "Tỉnh": 16},
     )
+    if limit and len(tickets) == limit:
+        more = count_beyond(runtime.engine(), limit, status, province)
+        if more:
+            amount = f"hơn {_count_text(MORE_COUNT_CAP)}" if more > MORE_COUNT_CAP else _count_text(more)
+            # stderr: a piped table stays data only
+            err_console.print(f"Còn {amount} phiếu nữa; dùng --limit 0 để xem tất cả, hoặc --limit N.", highlight=False)
 
 
 def check_province(code: str) -> str:
@@ -119,37 +184,45 @@ def check_province(code: str) -> str:
     return value
 
 
+STATUS_HELP = "trạng thái: " + ", ".join(f"`{name}` ({label})" for name, label in TICKET_STATUSES.items())
+
+
 def register(app: typer.Typer) -> None:
     @app.command("tickets")
     def list_tickets(
         ctx: typer.Context,
-        as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON, mỗi dòng một phiếu")] = False,
-        status: Annotated[str | None, typer.Option(help="trạng thái: new (mới), triaged (đã phân loại), escalated (đã chuyển), resolved (đã giải quyết), closed (đã đóng), spam (rác)")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON, mỗi dòng một phiếu (tất cả phiếu, đọc dần từng phần)")] = False,
+        status: Annotated[str | None, typer.Option(help=STATUS_HELP)] = None,
         province: Annotated[str | None, typer.Option(help="mã tỉnh/thành 2 chữ số (bản đồ 34 tỉnh/thành từ 2025)")] = None,
-        limit: Annotated[int | None, typer.Option(min=1, help="số phiếu tối đa")] = None,
+        limit: Annotated[
+            int | None,
+            typer.Option(min=0, help=f"số phiếu tối đa (bảng: mặc định {DEFAULT_TABLE_LIMIT}; 0 là tất cả; --json: mặc định tất cả)"),
+        ] = None,
     ) -> None:
         """Danh sách phiếu tiếp nhận."""
         settings = load(ctx)
-        database(settings)
+        engine = database(settings)
         if status and status not in STATUS_LABELS:
             fail(f"trạng thái không hợp lệ: {status!r}; dùng một trong: {', '.join(STATUS_LABELS)}")
         if province is not None:
             province = check_province(province)
         if not as_json:
-            print_ticket_table(status, province, limit)
+            print_ticket_table(status, province, DEFAULT_TABLE_LIMIT if limit is None else limit)
             return
-        tickets = query_tickets(status, province, limit)
-        ids = external_ids_by_ticket([t.id for t in tickets if t.id is not None])
-        for ticket in tickets:
-            print_json_line(ticket_json(ticket, ids.get(ticket.id or 0, [])))
+        for ticket, external_ids in stream_tickets(engine, status, province, limit or None):
+            print_json_line(ticket_json(ticket, external_ids))
 
     @app.command()
     def show(ctx: typer.Context, ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012")]) -> None:
         """Xem một phiếu: tin nhắn, nhãn kèm căn cứ, nhật ký."""
+        from sqlalchemy import select
+
+        from tickets.models import Attachment, Message, ThreadKey, Ticket, TicketEvent, ticket_reference
+
         settings = load(ctx)
         engine = database(settings)
         ticket_id = parse_ticket_id(ticket)
-        with session_scope(engine) as session:
+        with read_session(engine) as session:
             row = session.get(Ticket, ticket_id)
             if row is None:
                 fail(f"không có phiếu {ticket_reference(ticket_id)}", 1)
@@ -157,12 +230,17 @@ def register(app: typer.Typer) -> None:
             attachments = list(session.execute(select(Attachment).where(Attachment.message_id.in_([m.id for m in messages]))).scalars())  # type: ignore[attr-defined]
             events = list(session.execute(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)).scalars())  # type: ignore[arg-type]
             keys = list(session.execute(select(ThreadKey.key).where(ThreadKey.ticket_id == ticket_id)).scalars())  # type: ignore[arg-type]
+            session.expunge_all()  # kept as read: a closing rollback would expire them
         print_ticket(row, messages, attachments, events, keys)
         _print_bank_suggestions(engine, row)
 
 
 def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Attachment], events: list[TicketEvent], keys: list[str]) -> None:
     """The ticket's header, the citizen's messages, then the tags with their evidence, then the log."""
+    from rich.markup import escape
+
+    from tickets.labels import category_label, channel_label, describe_event, format_time, insurance_label, province_label, status_label
+
     console.rule(f"[bold]{ticket.reference}[/] {escape(ticket.subject)}", style="cyan")
     console.print(f"Kênh: {channel_label(ticket.channel)} ({ticket.source})   Trạng thái: {status_label(ticket.status)}", markup=False, highlight=False)
     console.print(f"Người gửi: {ticket.sender_name or ''} <{ticket.sender_address or ''}>", markup=False, highlight=False)
@@ -206,6 +284,8 @@ def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Atta
 
 def evidence_tag_label(tag: str) -> str:
     """'insurance:BHXH' → 'loại bảo hiểm BHXH', 'province:79' → 'tỉnh/thành 79 …'."""
+    from tickets.labels import category_label, province_label
+
     family, _, value = tag.partition(":")
     if family == "insurance":
         return f"loại bảo hiểm {value}"
@@ -220,6 +300,9 @@ def evidence_tag_label(tag: str) -> str:
 
 def _print_escalations(ticket_id: int) -> None:
     from tickets.escalations import list_escalations
+    from tickets.labels import escalation_status_label, format_time
+    from tiepnhan import runtime
+
     rows = list_escalations(runtime.engine(), ticket_id=ticket_id)
     if not rows:
         return
@@ -236,6 +319,8 @@ def _print_bank_suggestions(engine: Engine, ticket: Ticket) -> None:
     if ticket.category != "question" or ticket.id is None:
         return
     from qbank.suggestions import suggestions_for_ticket
+    from tickets.db import session_scope
+    from tiepnhan import runtime
 
     with session_scope(engine) as session:
         found = suggestions_for_ticket(session, ticket.id, runtime.settings().question_bank.suggestion_threshold)

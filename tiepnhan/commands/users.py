@@ -16,10 +16,8 @@ import os
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from tiepnhan.commands.common import console, database, fail, load, local_time, print_json_line
+from tiepnhan.commands.common import console, database, escape, fail, load, local_time, print_json_line
 
 NameArgument = Annotated[str, typer.Argument(help="tên đăng nhập")]
 PasswordEnv = Annotated[str | None, typer.Option("--password-env", help="đọc mật khẩu từ biến môi trường này")]
@@ -80,6 +78,8 @@ def register(app: typer.Typer) -> None:
                 print_json_line({"name": u.name, "display_name": u.display_name, "role": u.role, "unit": u.unit_id, "disabled": u.disabled,
                                  "created_at": u.created_at.isoformat(), "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None})
             return
+        from rich.table import Table
+
         table = Table(title=f"Người dùng ({len(users)})")
         for header in ("Tên đăng nhập", "Tên hiển thị", "Vai trò", "Đơn vị", "Trạng thái", "Đăng nhập gần nhất"):
             table.add_column(header)

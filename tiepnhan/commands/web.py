@@ -8,13 +8,14 @@ import threading
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
-from config.settings import Settings
 from tiepnhan.commands.common import database, load
 
 if TYPE_CHECKING:
     import uvicorn
+    from sqlalchemy.engine import Engine
+
+    from config.settings import Settings
 
 log = logging.getLogger("tiepnhan.web")
 

@@ -1,0 +1,91 @@
+"""How long each CLI command takes to start and finish (issue 16: every command under 0.5 s,
+`classify` under 0.3 s), against `python -c pass` measured in the same run.
+
+    uv run python bench/bench_startup.py [--before PATH]
+
+Each command runs in a fresh interpreter, 5 times; the median wall time is printed. The database
+is a migrated SQLite file with one ticket (built here). With --before PATH (a `git worktree` of
+an earlier commit), the same commands are also run with that tree's code (PYTHONPATH), for the
+ratio before / now.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+REPEAT = 5
+LINE = json.dumps({"id": 1, "subject": "Hỏi về chế độ thai sản BHXH ở Hà Nội", "body": "Tôi muốn hỏi thủ tục."}, ensure_ascii=False) + "\n"
+COMMANDS = [
+    ("--help", ["--help"], ""),
+    ("status", ["status"], ""),
+    ("tickets", ["tickets"], ""),
+    ("show 1", ["show", "1"], ""),
+    ("classify (one line)", ["classify"], LINE),
+]
+
+
+def wall(argv: list[str], env: dict[str, str], stdin: str) -> float:
+    runs = []
+    for _ in range(REPEAT):
+        began = time.perf_counter()
+        result = subprocess.run(argv, env=env, input=stdin.encode(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env.get("_CWD", REPO))
+        runs.append(time.perf_counter() - began)
+        assert result.returncode in (0, 1), (argv, result.stderr.decode()[-800:])  # status exits 1 with no source: unhealthy, fine
+    return statistics.median(runs)
+
+
+BUILD = """
+import sys
+from sqlalchemy import insert
+from tickets.db import get_engine, migrate, session_scope
+from tickets.models import Ticket
+engine = get_engine(sys.argv[1])
+migrate(engine)
+with session_scope(engine) as session:
+    session.execute(insert(Ticket), [{"channel": "email", "source": "hopthu", "subject": "Hỏi về BHXH", "status": "triaged", "insurance_types": ["BHXH"],
+                                      "topics": [], "tag_confidence": {}, "tag_evidence": [], "province_code": "01", "category": "question", "tags_locked": False}])
+"""
+
+
+def build_with(tree: Path, url: str) -> None:
+    """The one-ticket database, migrated by `tree`'s own code (an older tree has older migrations)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIEPNHAN_")} | {"PYTHONPATH": str(tree)}
+    subprocess.run([sys.executable, "-c", BUILD, url], env=env, cwd=tree, check=True, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    before = Path(sys.argv[sys.argv.index("--before") + 1]) if "--before" in sys.argv else None
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as directory:
+        url = f"sqlite:///{Path(directory) / 'one.db'}"
+        build_with(REPO, url)
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("TIEPNHAN_")} | {"TIEPNHAN_DATABASE_URL": url, "TIEPNHAN_DATA_DIR": str(Path(directory) / "var")}
+        before_env = base_env | {"TIEPNHAN_DATABASE_URL": f"sqlite:///{Path(directory) / 'before.db'}"}
+        if before:
+            build_with(before, before_env["TIEPNHAN_DATABASE_URL"])
+        baseline = wall([sys.executable, "-c", "pass"], base_env, "")
+        print(f"python -c pass (baseline): {baseline * 1000:.0f} ms (median of {REPEAT})\n")
+        header = f"  {'command':22} {'now (ms)':>9} {'- pass':>8} {'× pass':>7}"
+        print(header + (f" {'before (ms)':>12} {'before/now':>11}" if before else ""))
+        for label, args, stdin in COMMANDS:
+            argv = [sys.executable, "-c", "from tiepnhan.cli import main; main()", *args]
+            now = wall(argv, base_env | {"PYTHONPATH": str(REPO)}, stdin)
+            line = f"  {label:22} {now * 1000:9.0f} {(now - baseline) * 1000:8.0f} {now / baseline:7.1f}"
+            if before:
+                old = wall(argv, before_env | {"PYTHONPATH": str(before), "_CWD": str(before)}, stdin)
+                line += f" {old * 1000:12.0f} {old / now:11.2f}"
+            print(line, flush=True)
+        print("\ntargets: every command < 500 ms, classify < 300 ms (wall, this machine, this moment)")
+
+
+if __name__ == "__main__":
+    main()
