@@ -12,11 +12,13 @@ from classifiers.result import Evidence
 from classifiers.text import spaced
 
 QUESTION_MARK = re.compile(r"\?")
+SCAM_TOPIC = "lừa đảo"  # keywords.toml: a scam named
 
 
 def find_category(fields: list[Field], lex: Lexicon, insurance: list[str], topics: list[str], evidence: list[Evidence]) -> tuple[str, float]:
     scores: dict[str, float] = defaultdict(float)
     greeting = thanks = 0.0
+    asks_after_vent = False  # a question mark after the last venting phrase
     declared = _declared_category(fields[0], lex) if fields[0].name == "subject" else None
     for field in fields:
         for start, end, cues in longest_only(field.cue_spans):
@@ -35,9 +37,14 @@ def find_category(fields: list[Field], lex: Lexicon, insurance: list[str], topic
                         continue
                     scores[cue.label] += weight
                     evidence.append(evidence_for(field, start, end, cue.tag, weight))
+                    if cue.label == "vent":
+                        asks_after_vent = "?" in field.text[field.end_of(end - 1) :]
         marks = len(QUESTION_MARK.findall(field.text))
         if marks:
             scores["question"] += min(marks, 2) * 0.5
+    vent = scores.pop("vent", 0.0)
+    if vent and not (scores["complaint"] < 1 and asks_after_vent):
+        scores["complaint"] += vent  # "bức xúc quá, … cần giấy tờ gì?": feelings before a real question do not make it a complaint
     substantive = bool(insurance or topics)
     if scores["complaint"] < 1 and scores["question"] < 1:
         # A greeting before an insurance matter is only politeness; a closing thank-you after
@@ -52,6 +59,8 @@ def find_category(fields: list[Field], lex: Lexicon, insurance: list[str], topic
         label = "other"  # thanks, greetings, "is anyone there?"
     elif not substantive and complaint < 1 and question < 1:
         label = "other"
+    elif SCAM_TOPIC in topics and question >= 1 and not _asks_action(fields, lex):
+        label = "question"  # "có người giả danh BHXH …, tin này có thật không?": asks whether it is a scam
     elif _asks_if_lawful(fields, lex):
         label = "question"  # "trừ lương mà không nộp thì có vi phạm pháp luật không?": wants to know the law
     elif complaint >= 1.5 or (complaint >= 1 and complaint >= question - 0.5):
@@ -69,6 +78,11 @@ def _asks_if_lawful(fields: list[Field], lex: Lexicon) -> bool:
     """The writer asks whether something is lawful and asks no office to act."""
     texts = [spaced(field.words) for field in fields]
     return any(lex.legality_questions.search(text) for text in texts) and not any(lex.action_requests.search(text) for text in texts)
+
+
+def _asks_action(fields: list[Field], lex: Lexicon) -> bool:
+    """The writer asks an office to act ("đề nghị …", "khiếu nại", "can thiệp")."""
+    return any(lex.action_requests.search(spaced(field.words)) for field in fields)
 
 
 def _within_the_service(fields: list[Field], lex: Lexicon) -> bool:

@@ -53,6 +53,7 @@ def tag_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], l
     insurance: dict[str, float] = defaultdict(float)
     named: set[str] = set()  # types the text spells out ("BHYT", "thẻ BHYT", "bảo hiểm thất nghiệp")
     strong: set[str] = set()  # types with at least one full-weight cue
+    context: set[str] = set()  # types only said to be held ("[insurance_context]"), kept when nothing else is
     for field in fields:
         for start, end, cues in longest[field.name]:
             for cue in cues:
@@ -67,6 +68,8 @@ def tag_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], l
                     evidence.append(evidence_for(field, start, end, cue.tag, cue.weight))
                     if cue.insurance:
                         evidence.append(evidence_for(field, start, end, cue.insurance_tag, cue.weight))
+                elif cue.family == "context":
+                    context.add(cue.insurance)  # "đã có thẻ BHYT rồi": a type held, not asked about
                 elif cue.family == "insurance":
                     if cue.weight < 1 and _is_agency_mention(field, start, end, lex):
                         continue
@@ -89,6 +92,8 @@ def tag_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], l
         for label, score in insurance.items()
         if score >= 1 and (score >= INSURANCE_SHARE * top or label in named) and (label in strong or not strong)
     )
+    if not chosen and context:
+        chosen = sorted(context)  # "đã có thẻ BHYT rồi mà vẫn bị thu tiền": the held card is the matter
     topics = {label: score for label, score in topics.items() if score >= 1}
     confidence = min(1.0, 0.5 + 0.15 * sum(insurance.values())) if chosen else (0.7 if not insurance else 0.4)
     return chosen, sorted(topics), round(confidence, 2)

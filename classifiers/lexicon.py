@@ -135,6 +135,8 @@ def build_trie(cues: dict[tuple[str, ...], list[Cue]], places: dict[tuple[str, .
         # Cues with a tone-marked form first: one look at the first tells whether to compare forms.
         found = tuple(sorted(cues[key], key=lambda cue: not cue.written)) if key in cues else no_cues
         subject = tuple(cue for cue in found if cue.family != "category") if found else no_cues
+        # A held insurance ("đã có thẻ BHYT") is read with the topics only: it must not hide a category cue inside it.
+        found = tuple(cue for cue in found if cue.family != "context")
         node[END] = (found, subject, PlaceGroup.of(places.get(key, ())))
     return root
 
@@ -183,6 +185,9 @@ def lexicon() -> Lexicon:
         add_cue(phrase, Cue("spam", "spam", ""))
     for phrase in keywords["no_matter"]["phrases"]:
         add_cue(phrase, Cue("spam", "no_matter", ""))  # one is enough: see category.spam_score
+    for phrase in keywords["insurance_context"]["phrases"]:
+        named = next((insurance for insurance in strong_names if spells_out(phrase, insurance)), "")
+        add_cue(phrase, Cue("context", "context", named))
     for category, spec in keywords["category"].items():
         for phrase in spec["phrases"]:
             add_cue(phrase, Cue("category", category, "", written=written(phrase)))
