@@ -91,13 +91,15 @@ def answer_panel(session: Session, user: User, ticket: Ticket, settings: Setting
     if not modes:
         return panel
     draft: AnswerDraft | None = getattr(request.state, "answer_draft", None)
-    text, mode, entry_id, entry_key = "", modes[0], None, ""
+    text, mode, entry_id, entry_key, problem = "", modes[0], None, "", draft.problem if draft else ""
     if draft is not None:
         text, mode, entry_id = draft.text, draft.mode if draft.mode in modes else modes[0], draft.entry_id
     elif request.query_params.get("use"):
         entry = _published_entry(session, request.query_params["use"])
         if entry is not None:
             text, entry_id, entry_key = entry_draft(settings, ticket, entry), entry.id, entry.key
+        else:
+            problem = f"Không có mục “{request.query_params['use'][:100]}” đã công bố trong ngân hàng câu hỏi."
     panel.update({
         "can_answer": True,
         "modes": [(m, answer_view.mode_label(m)) for m in modes],
@@ -107,7 +109,7 @@ def answer_panel(session: Session, user: User, ticket: Ticket, settings: Setting
         "text": text,
         "entry_id": entry_id or "",
         "entry_key": entry_key,
-        "problem": draft.problem if draft else "",
+        "problem": problem,
         "last_answer": max((a.id or 0 for a in answers), default=0),
     })
     return panel

@@ -112,8 +112,9 @@ class BankPages:
         from web.pages import not_found
 
         user, refused = await self.bank_user(request)
-        if refused is not None or user is None:
-            return refused or Response(status_code=500)
+        if refused is not None:
+            return refused
+        assert user is not None
         entry_id = int(request.path_params["entry_id"])
         form = await request.form()
 

@@ -78,6 +78,8 @@ def test_an_agent_answers_from_a_suggested_entry_and_the_citizen_gets_the_mail(s
     with session_scope(runtime.engine()) as session:
         q48 = session.exec(select(BankEntryRow).where(BankEntryRow.key == "q48")).one()
     assert textarea(picked) == q48.answer.strip() and hidden(picked, "entry_id") == str(q48.id)
+    unknown = agent.get(f"/tickets/{ticket_id}", params={"use": "<khong-co>"}).text
+    assert "Không có mục “&lt;khong-co&gt;” đã công bố" in unknown and textarea(unknown) == ""
 
     edited = textarea(picked) + "\nBạn có thể làm trên ứng dụng VssID."
     sent = agent.post(f"/tickets/{ticket_id}/answer", data=form(agent, picked, edited))
