@@ -14,6 +14,7 @@ from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from tickets.db import session_scope
 from tickets.directory import routing
@@ -54,42 +55,57 @@ def ticket_tags(ticket: Ticket, text: Callable[[], str], min_province_confidence
     )
 
 
+def _lock_for_routing(session: Session, ticket_id: int) -> Ticket | None:
+    """`tickets.escalations.lock_ticket` for a transaction known to write: on SQLite it began
+    IMMEDIATE (tickets/db.py) and already holds the writer lock, so no UPDATE is needed to take
+    it (an ORM UPDATE also scans every ticket a batch holds in its session)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return lock_ticket(session, ticket_id)
+    return session.get(Ticket, ticket_id)
+
+
 def route(engine: Engine, ticket_id: int) -> list[int]:
     """Returns the ids of escalations that are ready to send now (rules without review)."""
     from tickets.pipeline import request_text
 
+    with session_scope(engine) as session:
+        return route_in_session(session, ticket_id, lambda: request_text(session, ticket_id))
+
+
+def route_in_session(session: Session, ticket_id: int, request_text: Callable[[], str]) -> list[int]:
+    """`route` in the caller's transaction (a batch routes all its tickets in one);
+    `request_text` gives the ticket's request text, called only when a rule needs it."""
     routing_rules = routing(runtime.settings()).rules
     rules, min_province = routing_rules.rules, routing_rules.min_province_confidence
-    with session_scope(engine) as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None or ticket.status in CLOSED_TICKET_STATUSES:
-            return []
-        text = cache(lambda: f"{ticket.subject}\n{request_text(session, ticket_id)}")
-        if first_matching_rule(rules, ticket_tags(ticket, text, min_province)) is None:
-            return []  # most tickets (questions, thanks) end here, without a lock
-        ticket = lock_ticket(session, ticket_id)
-        if ticket is None:
-            return []
-        tags = ticket_tags(ticket, text, min_province)
-        rule = first_matching_rule(rules, tags)  # again, under the lock: the tags may just have changed
-        unit_id = target_unit_id(rule, tags) if rule is not None else None
-        if rule is None or unit_id is None:
-            return []
-        existing = list(session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id)).scalars())  # type: ignore[arg-type]
-        if any(e.unit_id == unit_id or e.rerouted_from == unit_id for e in existing):
-            return []  # already with that unit (or a coordinator moved it away from it)
-        same_rule = [e for e in existing if e.rule == rule.name]
-        waiting = [e for e in same_rule if e.status == EscalationStatus.PROPOSED.value]
-        if waiting:
-            proposal = waiting[0]
-            previous, proposal.unit_id = proposal.unit_id, unit_id
-            session.add(proposal)
-            add_event(session, ticket_id, "escalation_retargeted", escalation_id=proposal.id, unit=unit_id, previous_unit=previous, rule=rule.name)
-            return []
-        if same_rule:
-            return []  # that rule's escalation was decided on: the coordinator owns it now
-        escalation = create_escalation(
-            session, ticket, unit_id, rule=rule.name, review_required=rule.review, priority=rule.priority, sla_hours=rule.sla_hours, actor="system"
-        )
-        log.info("escalation proposed", extra={"ticket_id": ticket_id, "unit": unit_id, "rule": rule.name, "review": rule.review})
-        return [] if rule.review else [escalation.id or 0]
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.status in CLOSED_TICKET_STATUSES:
+        return []
+    text = cache(lambda: f"{ticket.subject}\n{request_text()}")
+    if first_matching_rule(rules, ticket_tags(ticket, text, min_province)) is None:
+        return []  # most tickets (questions, thanks) end here, without a lock
+    ticket = _lock_for_routing(session, ticket_id)
+    if ticket is None:
+        return []
+    tags = ticket_tags(ticket, text, min_province)
+    rule = first_matching_rule(rules, tags)  # again, under the lock: the tags may just have changed
+    unit_id = target_unit_id(rule, tags) if rule is not None else None
+    if rule is None or unit_id is None:
+        return []
+    existing = list(session.execute(select(Escalation).where(Escalation.ticket_id == ticket_id)).scalars())  # type: ignore[arg-type]
+    if any(e.unit_id == unit_id or e.rerouted_from == unit_id for e in existing):
+        return []  # already with that unit (or a coordinator moved it away from it)
+    same_rule = [e for e in existing if e.rule == rule.name]
+    waiting = [e for e in same_rule if e.status == EscalationStatus.PROPOSED.value]
+    if waiting:
+        proposal = waiting[0]
+        previous, proposal.unit_id = proposal.unit_id, unit_id
+        session.add(proposal)
+        add_event(session, ticket_id, "escalation_retargeted", escalation_id=proposal.id, unit=unit_id, previous_unit=previous, rule=rule.name)
+        return []
+    if same_rule:
+        return []  # that rule's escalation was decided on: the coordinator owns it now
+    escalation = create_escalation(
+        session, ticket, unit_id, rule=rule.name, review_required=rule.review, priority=rule.priority, sla_hours=rule.sla_hours, actor="system"
+    )
+    log.info("escalation proposed", extra={"ticket_id": ticket_id, "unit": unit_id, "rule": rule.name, "review": rule.review})
+    return [] if rule.review else [escalation.id or 0]

@@ -62,18 +62,29 @@ def find_ticket(session: Session, message: Message) -> int | None:
     return None
 
 
-def _lock_thread(session: Session, message: Message) -> None:
+def thread_lock_keys(message: Message) -> list[str]:
+    """The keys whose lock serializes threading of this message (see `lock_thread_keys`)."""
+    return message_keys(message) + ([f"msgid:{message.bounced_message_id}"] if message.bounced_message_id else [])
+
+
+def lock_thread_keys(session: Session, keys: list[str]) -> None:
     """Serialize threading of messages that share a key.
 
     Without this, a reply seen as an orphan and its thread's new ticket could pass each other
     in two workers (each committing before seeing the other). PostgreSQL: a transaction-level
-    advisory lock per key, taken in sorted order so two workers cannot deadlock. SQLite: a
-    first write takes the database's single writer lock for the whole transaction.
+    advisory lock per key, taken in sorted order so two workers cannot deadlock; a batch takes
+    the locks of all its messages at once, before threading any. SQLite: every write
+    transaction begins IMMEDIATE (tickets/db.py), holding the single writer lock throughout.
     """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def _lock_thread(session: Session, message: Message) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        keys = sorted(set(message_keys(message) + ([f"msgid:{message.bounced_message_id}"] if message.bounced_message_id else [])))
-        for key in keys:
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        lock_thread_keys(session, thread_lock_keys(message))
         session.refresh(message)
 
 
@@ -81,16 +92,16 @@ def opens_ticket(message: Message) -> bool:
     return message.direction == "inbound" and not message.is_auto_reply and not message.is_bounce
 
 
-def thread_message(session: Session, message_id: int) -> ThreadOutcome:
-    """Attach a stored message to its ticket, opening one when it starts a thread."""
-    if session.get_bind().dialect.name != "postgresql":
-        # SQLite: write first, so the transaction holds the single writer lock before it
-        # reads anything (in WAL mode a read snapshot cannot be upgraded once others wrote).
-        session.execute(update(Message).where(Message.id == message_id).values(threaded=Message.threaded))  # type: ignore[arg-type]
+def thread_message(session: Session, message_id: int, *, keys_locked: bool = False) -> ThreadOutcome:
+    """Attach a stored message to its ticket, opening one when it starts a thread.
+
+    `keys_locked`: the caller already holds the locks of this message's keys (a batch takes
+    them all first, `lock_thread_keys`) and loaded the message after taking them."""
     message = session.get(Message, message_id)
     if message is None:
         raise LookupError(f"message {message_id} does not exist")
-    _lock_thread(session, message)
+    if not keys_locked:
+        _lock_thread(session, message)
     inbound = opens_ticket(message)
     if message.ticket_id is not None:  # already threaded by an earlier delivery
         return ThreadOutcome(message.ticket_id, created_ticket=False, inbound=inbound)

@@ -26,6 +26,9 @@ def drain(timeout_ms: int | None = None) -> None:
     broker = dramatiq.get_broker()
     if not isinstance(broker, StubBroker):
         raise RuntimeError("drain() is for the in-process broker; Redis workers run separately")
+    from tickets.actors import flush_enqueued
+
+    flush_enqueued()  # raw items still lingering to join a batch (tickets/actors.py)
     # A stage enqueues the next before its own message is acknowledged, and join() also
     # watches the delay queue (retries), so one join per queue sees the whole chain through.
     for queue in [q for q in broker.queues if not q.endswith(".DQ")]:

@@ -2,7 +2,8 @@
 
 Sources (IMAP, Graph polling, webhooks, file import) call `accept`. The raw bytes are
 committed before anything else happens, so a crash after this call loses nothing; an item
-seen before is recognised by its (source, external id) and not processed again.
+seen before is recognised by its (source, external id) and not processed again. The new items
+of one call are enqueued together: one pipeline message per batch (tickets/actors.py).
 """
 
 from __future__ import annotations

@@ -307,17 +307,19 @@ def queued_pipeline_jobs(settings: Settings) -> set[tuple[str, tuple[Any, ...]]]
     now_ms = int(time.time() * 1000)
     held_for_at_most = settings.worker.time_limit_ms + 60_000
     jobs: set[tuple[str, tuple[Any, ...]]] = set()
+    from tickets.actors import single_jobs
+
     for queue in ("tiepnhan:pipeline", "tiepnhan:pipeline.DQ"):
         waiting = {i.decode() for i in client.lrange(queue, 0, -1)}
         for message_id, body in client.hscan_iter(f"{queue}.msgs", count=1_000):
             try:
                 data = json.loads(body)
-                job = (str(data["actor_name"]), tuple(data["args"]))
+                job = single_jobs(str(data["actor_name"]), tuple(data["args"]))  # a batch: its items
                 since = max(int(data.get("message_timestamp", 0)), int(data.get("options", {}).get("eta", 0)))
             except (ValueError, KeyError, TypeError):
                 continue
             if message_id.decode() in waiting or now_ms - since < held_for_at_most:
-                jobs.add(job)
+                jobs.update(job)
             else:
                 # Lost: forget it as dramatiq's acknowledgement would (body and ack-set entry),
                 # so the queue drains; its work is re-sent by the caller.
@@ -340,7 +342,7 @@ def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
     queued = queued_pipeline_jobs(settings)
     if queued is None and not in_process_pipeline_idle():
         return {"skipped_busy": 1}
-    from tickets.actors import classify_ticket, normalize_raw_item, thread_message
+    from tickets.actors import chunks, classify_batch, normalize_batch, single_jobs, thread_batch
     from tickets.models import Message, Ticket
 
     with session_scope(engine) as session:
@@ -358,19 +360,20 @@ def reconcile(engine: Engine, settings: Settings) -> dict[str, int]:
         from tiepnhan.failures import FailedJob
 
         dead = {
-            (actor, tuple(args))
+            job
             for actor, args in session.execute(select(FailedJob.actor, FailedJob.args).where(FailedJob.resolved.is_(False)))  # type: ignore[attr-defined]
+            for job in single_jobs(actor, tuple(args))  # a dead batch: its items
         }
     skip = dead | (queued or set())
     raws = [i for i in raws if ("normalize_raw_item", (i,)) not in skip]
     messages = [i for i in messages if ("thread_message", (i,)) not in skip]
     tickets = [i for i in tickets if ("classify_ticket", (i,)) not in skip]
-    for raw_id in raws:
-        normalize_raw_item.send(raw_id)
-    for message_id in messages:
-        thread_message.send(message_id)
-    for ticket_id in tickets:
-        classify_ticket.send(ticket_id)
+    for raw_batch in chunks(raws):  # in batches, as intake sends them (tickets/actors.py)
+        normalize_batch.send(raw_batch)
+    for message_batch in chunks(messages):
+        thread_batch.send(message_batch)
+    for ticket_batch in chunks(tickets):
+        classify_batch.send(ticket_batch)
     found = {"raw_items": len(raws), "messages": len(messages), "tickets": len(tickets)}
     if any(found.values()):
         log.warning("reconcile re-sent unfinished pipeline work", extra=found)

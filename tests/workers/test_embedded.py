@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.workers.conftest import REPO, backlog, counts, wait_for, worker_env
@@ -58,21 +59,16 @@ def test_dead_lettered_job_is_recorded_while_the_rest_flows(configure: Any, sqli
     from tiepnhan import runtime
     from tiepnhan.embedded import drain, embedded_worker
 
-    real_classify = pipeline.classify_ticket
-    poisoned: list[int] = []
+    real_classify = pipeline.tags_for
+    poisoned: list[str] = []
 
-    def classify(engine: Any, ticket_id: int) -> bool:
-        from tickets.db import session_scope
-        from tickets.models import Ticket
+    def classify(subject: str, body: str, channel: str) -> Any:
+        if "#7" in subject:
+            poisoned.append(subject)
+            raise ConnectionError("classifier service unreachable")
+        return real_classify(subject, body, channel)
 
-        with session_scope(engine) as session:
-            ticket = session.get(Ticket, ticket_id)
-            if ticket is not None and "#7" in ticket.subject:
-                poisoned.append(ticket_id)
-                raise ConnectionError("classifier service unreachable")
-        return real_classify(engine, ticket_id)
-
-    monkeypatch.setattr(pipeline, "classify_ticket", classify)
+    monkeypatch.setattr(pipeline, "tags_for", classify)
     engine = runtime.engine()
     with embedded_worker(4):
         accept(engine, backlog(10), enqueue=True)
@@ -88,10 +84,16 @@ def test_dead_lettered_job_is_recorded_while_the_rest_flows(configure: Any, sqli
     assert len(rows) == 1
     job = rows[0]
     assert job["kind"] == "job" and job["state"] == "dead_letter" and job["stage"] == "pipeline"
-    assert job["what"] == f"classify_ticket({poisoned[0]})" and "ConnectionError" in job["error"] and job["count"] == 1
+    from tickets.db import session_scope
+    from tickets.models import Ticket
+
+    with session_scope(engine) as session:
+        [poisoned_id] = session.execute(select(Ticket.id).where(Ticket.subject == poisoned[0])).scalars()
+    # Its batch went on; the ticket alone was retried and dead-lettered as itself.
+    assert job["what"] == f"classify_ticket({poisoned_id})" and "ConnectionError" in job["error"] and job["count"] == 1
 
     # The service is back: `tiepnhan retry` re-sends the job and the ticket gets its tags.
-    monkeypatch.setattr(pipeline, "classify_ticket", real_classify)
+    monkeypatch.setattr(pipeline, "tags_for", real_classify)
     from tiepnhan.failures import list_failures, parse_ref, retry_jobs
 
     with embedded_worker(2):
@@ -142,17 +144,17 @@ def test_reconcile_resends_stages_whose_message_was_lost(configure: Any, sqlite_
     from tiepnhan.scheduler import reconcile
 
     engine = runtime.engine()
-    # The broker "goes away" right after normalizing: the thread stage's messages are lost.
-    monkeypatch.setattr(actors.thread_message, "send", lambda *_args, **_kwargs: None)
+    # The broker "goes away" right after normalizing and threading: the classify stage's messages are lost.
+    monkeypatch.setattr(actors.classify_batch, "send", lambda *_args, **_kwargs: None)
     with embedded_worker(2):
         accept(engine, backlog(12), enqueue=True)
         accept(engine, backlog(5, start=100), enqueue=False)  # stored, never enqueued
         drain()
     found = counts(sqlite_url)
-    assert found["messages"] == 12 and found["threaded"] == 0 and found["processed"] == 12
+    assert found["messages"] == 12 and found["threaded"] == 12 and found["processed"] == 12 and found["tagged"] == 0
     monkeypatch.undo()
     with embedded_worker(2):
-        assert reconcile(engine, settings) == {"raw_items": 5, "messages": 12, "tickets": 0}
+        assert reconcile(engine, settings) == {"raw_items": 5, "messages": 0, "tickets": 12}
         drain()
         assert reconcile(engine, settings) == {"raw_items": 0, "messages": 0, "tickets": 0}
     found = counts(sqlite_url)

@@ -25,7 +25,8 @@ def test_group_sigterm_like_honcho_lets_workers_finish_their_messages(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'stop.db'}"
     redis_settings(url, redis_server.url)
-    accept(runtime.engine(), backlog(200), enqueue=True)
+    for start in range(0, 200, 10):  # 20 pipeline messages (one per accepted batch), so it can stop part-way
+        accept(runtime.engine(), backlog(10, start=start), enqueue=True)
     log = tmp_path / "worker.log"
     # honcho starts each Procfile line in its own process group and signals the group.
     worker = subprocess.Popen(

@@ -56,7 +56,8 @@ def test_backlog_processed_by_two_worker_processes_without_duplicates(
     settings = redis_settings(postgres_url, redis_server.url)
     engine = runtime.engine()
     env = worker_env(postgres_url, redis_server.url)
-    accept(engine, backlog(BACKLOG), enqueue=True)
+    for start in range(0, BACKLOG, 10):  # one pipeline message per accepted batch: 30 to share
+        accept(engine, backlog(10, start=start), enqueue=True)
     workers = [start_worker(env), start_worker(env)]
     consumers: set[str] = set()
 
