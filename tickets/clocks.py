@@ -17,7 +17,7 @@ Definitions:
 
 Concurrency: two workers writing events of one ticket at once would both read its clock and the
 later commit would overwrite the earlier (a lost update). The first clock read of a transaction
-therefore takes the ticket's lock first (`SELECT … FOR UPDATE` on PostgreSQL, the database's
+therefore takes the ticket's lock first (`SELECT … FOR NO KEY UPDATE` on PostgreSQL, the database's
 writer lock on SQLite) and reads the clocks afresh under it, so the second worker waits and then
 sees the first one's changes. The ticket's lock covers its escalations' clocks too.
 """
@@ -83,9 +83,14 @@ def _lock_ticket_clocks(session: Session, ticket_id: int) -> bool:
     if not _first_in_transaction(session, "clock_locks", ticket_id):
         return False
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())  # type: ignore[arg-type]
+        # FOR NO KEY UPDATE: serializes the clock writers of one ticket, yet does not wait for a
+        # transaction that only inserted a row referring to the ticket (an event's foreign key
+        # takes FOR KEY SHARE; with FOR UPDATE two such writers would deadlock).
+        session.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update(key_share=True))  # type: ignore[arg-type]
     else:  # SQLite has one writer at a time: a write takes its lock until the commit
-        session.execute(update(Ticket).where(Ticket.id == ticket_id).values(id=Ticket.id))  # type: ignore[arg-type]
+        # (synchronize_session=False: it changes nothing to mirror, and the ORM's default would
+        # scan every ticket the session holds, per event: quadratic in a pipeline batch)
+        session.execute(update(Ticket).where(Ticket.id == ticket_id).values(id=Ticket.id).execution_options(synchronize_session=False))  # type: ignore[arg-type]
     return True
 
 

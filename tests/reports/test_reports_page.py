@@ -14,9 +14,8 @@ import httpx
 import pytest
 
 from reports.build import build_report
-from reports.model import TOTAL, cell_key
+from reports.model import TOTAL, Report, cell_key
 from reports.render import to_csv
-from tests.reports.dataset import build_dataset  # noqa: F401  (the data set behind report_site)
 from tests.reports.web_site import MARCH, ReportSite, listed_total, march, report_site, report_table  # noqa: F401
 from tests.webapp.server import logged_in
 from tickets.models import ticket_reference
@@ -27,7 +26,7 @@ HANOI, HCMC = "01 Thành phố Hà Nội", "79 Thành phố Hồ Chí Minh"
 TICKET_COUNTS = {"volume": ("tickets", "spam"), "quality": ("tickets", "responded", "resolved", "reopened", "open"), "acceptance": ("counted", "within", "breaches")}
 
 
-def _cli_report(site: ReportSite, name: str, by: str | None) -> object:
+def _cli_report(site: ReportSite, name: str, by: str | None) -> Report:
     from tickets.directory import routing
 
     names = {u.id: u.name for u in routing(site.settings).units.units}
@@ -41,20 +40,20 @@ def test_the_page_shows_the_cli_figures_and_each_links_to_the_tickets_it_counts(
     assert page.status_code == 200
     shown = report_table(page.text)
     expected = _cli_report(report_site, name, by)
-    lines = [*expected.rows, *([expected.total] if expected.total else [])]  # type: ignore[attr-defined]
+    lines = [*expected.rows, *([expected.total] if expected.total else [])]
     assert list(shown) == [str(line["label"]) for line in lines]
     linked = 0
     for line in lines:
-        cell = TOTAL if line is expected.total else cell_key(line["group"])  # type: ignore[attr-defined]
+        cell = TOTAL if line is expected.total else cell_key(line["group"])
         cells = shown[str(line["label"])]
-        assert [text for text, _ in cells] == [figure_text(c.key, line.get(c.key)) for c in expected.columns[1:]]  # type: ignore[attr-defined]
-        for column, (text, href) in zip(expected.columns[1:], cells, strict=True):  # type: ignore[attr-defined]
+        assert [text for text, _ in cells] == [figure_text(c.key, line.get(c.key)) for c in expected.columns[1:]]
+        for column, (text, href) in zip(expected.columns[1:], cells, strict=True):
             if href is None:
                 continue
             linked += 1
             listing = manager.get(href)
             assert listing.status_code == 200
-            behind = expected.tickets_behind(cell, column.key)  # type: ignore[attr-defined]
+            behind = expected.tickets_behind(cell, column.key)
             if behind is not None:
                 assert listed_total(listing.text) == len(behind), f"{line['label']} {column.key}"
             if column.key in TICKET_COUNTS.get(name, ()):
@@ -94,7 +93,7 @@ def test_downloads_are_exactly_what_is_shown(report_site: ReportSite) -> None:
     params = march(report="volume", by="province")
     csv = manager.get("/reports", params={**params, "format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-disposition"].startswith("attachment")
-    assert csv.text == to_csv(_cli_report(report_site, "volume", "province"))  # type: ignore[arg-type]
+    assert csv.text == to_csv(_cli_report(report_site, "volume", "province"))
     xlsx = manager.get("/reports", params={**params, "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     values = [list(row) for row in sheet.iter_rows(min_row=3, values_only=True)]
