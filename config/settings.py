@@ -332,7 +332,7 @@ class AutoAnswerConfig(_Section):
     enabled: bool = False
     min_score: float = Field(0.8, gt=0, le=10)  # a suggestion's score (docs/qbank.md); high on purpose
     topics: list[str] = Field(default_factory=list)  # bank entry topics allowed; empty: none
-    channels: list[Literal["email", "facebook_message", "facebook_comment"]] = Field(default_factory=list)
+    channels: list[Literal["email", "facebook_message", "facebook_comment", "zalo"]] = Field(default_factory=list)  # channels with a sender
     # Added to every automatic answer: it says the answer is automatic and how to reach a person.
     notice: str = (
         "Đây là câu trả lời tự động từ ngân hàng câu hỏi của BHXH Việt Nam. "

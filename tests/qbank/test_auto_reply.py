@@ -121,3 +121,12 @@ def test_workers_racing_on_one_ticket_answer_it_once(configure: Callable[..., Se
     assert len([r for r in results if r is not None]) == 1
     assert len(automatic_answers(ticket_id)) == 1 and len(events(ticket_id, "auto_answered")) == 1
     assert len(smtp.wait_for(1)) == 1
+
+
+def test_the_channels_are_those_an_answer_can_be_sent_on() -> None:
+    from config.settings import ConfigError, load_settings
+
+    on = {"enabled": True, "topics": ["x"]}
+    assert load_settings(None, question_bank={"auto_answer": on | {"channels": ["zalo", "email"]}}).question_bank.auto_answer.channels == ["zalo", "email"]
+    with pytest.raises(ConfigError, match="channels"):
+        load_settings(None, question_bank={"auto_answer": on | {"channels": ["portal"]}})  # the portal has no way to answer yet
