@@ -127,7 +127,7 @@ def source_statuses(settings: Settings, engine: Engine, now: datetime | None = N
     # Zalo accounts are not polled (webhooks only): listed here with their refresh token's health.
     statuses += [SourceStatus(z.name, "zalo", True) for z in settings.zalo_accounts if z.name not in known]
     # The web portal and the call center (issue 18, docs/channels.md) take what is sent to them.
-    pushed = [("portal", "portal")] if settings.portal.enabled else []
+    pushed = [("portal", "portal")] if settings.portal.enabled and "portal" in delays else []  # the form (on by default): once it has been used
     pushed += [(c.name, "portal") for c in settings.portal_clients]
     pushed += [(settings.call_center.name, "call")] if settings.call_center.secret is not None else []
     statuses += [SourceStatus(name, kind, True) for name, kind in pushed if name not in known]

@@ -233,8 +233,12 @@ def test_the_lookup_shows_the_centers_sent_answer_escaped_and_nothing_for_anothe
 def test_the_portal_sources_are_in_status_with_their_intake_delay(portal_site: Portal) -> None:
     from tiepnhan.status import source_statuses
 
+    assert "portal" not in {s.name for s in source_statuses(portal_site.settings, runtime.engine())}  # the form is listed once used
+    sent = submit(portal_site)
+    assert sent.status_code == 303 and "TN-" in httpx.get(f"{portal_site.url}{sent.headers['location']}", timeout=30).text  # waits for its ticket
     created = api(portal_site, {"client_id": "trang-thai-1", "phone": "0912000999", "body": "Cho tôi hỏi cách tra cứu quá trình đóng BHXH trên điện thoại."})
     assert created.status_code == 201
     statuses = {s.name: s for s in source_statuses(portal_site.settings, runtime.engine())}
     assert statuses["portal"].kind == statuses["cong-bhxh"].kind == "portal"
     assert statuses["cong-bhxh"].delay_samples == 1 and statuses["cong-bhxh"].delay_median_seconds is not None
+    assert statuses["portal"].delay_samples == 1
