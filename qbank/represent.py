@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress
+from operator import and_
 from pathlib import Path
 
 from classifiers.fields import read_fields
@@ -178,6 +181,125 @@ def read_bank_words(text: str) -> list[Word]:
         lowered = written.lower()
         words.append(Word(folded, None if lowered.isascii() else lowered, written))
     return _rewrite(words, terms())
+
+
+# The bank's entries are read by the same rules as above, but as parallel lists of folded and
+# marked forms (None: no marks) instead of a Word per word: building the index of 2,000 entries
+# read ~460,000 words, and making an object for each was most of the time (docs/qbank.md,
+# "Speed"). tests/qbank/test_bank_reading.py checks both readers give the same tokens.
+Forms = tuple[list[str], list[str | None]]
+
+
+def _marked_forms(written: list[str]) -> list[str | None]:
+    return [None if lowered.isascii() else lowered for lowered in (w.lower() for w in written)]
+
+
+def _rewrite_forms(folded: list[str], marked: list[str | None], t: Terms) -> Forms:
+    """_rewrite on forms."""
+    starts = t.rewrite_starts
+    if starts.isdisjoint(folded):
+        return folded, marked
+    out_folded: list[str] = []
+    out_marked: list[str | None] = []
+    count = len(folded)
+    reach = 0
+    for index in [i for i, word in enumerate(folded) if word in starts]:
+        if index < reach:
+            continue
+        for size in range(min(t.longest_rewrite, count - index), 0, -1):
+            replacement = t.rewrites.get(tuple(folded[index : index + size]))
+            if replacement is not None:
+                out_folded += folded[reach:index]
+                out_marked += marked[reach:index]
+                out_folded += replacement
+                out_marked += [None] * len(replacement)
+                reach = index + size
+                break
+    out_folded += folded[reach:]
+    out_marked += marked[reach:]
+    return out_folded, out_marked
+
+
+def _concept_forms(folded: list[str], t: Terms) -> list[str]:
+    """_concepts on folded forms: "" (BREAK) before each term's words."""
+    added: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    count = len(folded)
+    for index in [i for i, word in enumerate(folded) if word in t.concept_starts]:
+        for size in range(min(t.longest_concept, count - index), 0, -1):
+            term = t.concepts.get(tuple(folded[index : index + size]))
+            if term is not None:
+                if term not in seen:
+                    seen.add(term)
+                    added += ["", *term]
+                break
+    return added
+
+
+@cache
+def _folded_stop_or_break() -> frozenset[str]:
+    return terms().folded_stopwords | {BREAK.folded}
+
+
+def _tokens_of_forms(folded: list[str], marked: list[str | None], t: Terms) -> list[str]:
+    """The tokens tokens_of gives for the same words, grouped by kind instead of word by word
+    (the ranking counts tokens; their order changes nothing)."""
+    folded_stop, marked_stop = _folded_stop_or_break(), t.marked_stopwords
+    keep = [f not in folded_stop and m not in marked_stop for f, m in zip(folded, marked, strict=True)]
+    both = list(map(and_, keep, keep[1:]))  # words i and i + 1 are both kept: a bigram
+    out = list(compress(folded, keep))
+    out += filter(None, compress(marked, keep))
+    out += [a + BIGRAM_JOIN + b for a, b in compress(zip(folded, folded[1:]), both)]
+    forms = [m or f for f, m in zip(folded, marked, strict=True)]
+    out += [a + BIGRAM_JOIN + b for a, b, ma, mb in compress(zip(forms, forms[1:], marked, marked[1:]), both) if ma or mb]
+    return out
+
+
+def question_tokens(text: str) -> list[str]:
+    """tokens_of(read_words(None, text)) as a multiset: an entry's question and phrasings read
+    as a message (greeting line, closing and signature cut, concepts added)."""
+    t = terms()
+    folded_out: list[str] = []
+    marked_out: list[str | None] = []
+    for field in read_fields(None, text, lexicon()):
+        end = field.closing_at if field.name == "body" else len(field.text)
+        bounds = field.bounds
+        count = bisect_left(bounds[0::2], end)  # the words starting before the closing
+        folded = field.words[:count]
+        marked = _marked_forms([field.text[bounds[2 * i] : bounds[2 * i + 1]] for i in range(count)])
+        first_line_end = field.text.find("\n") if "\n" in field.text else len(field.text)
+        if field.name == "body" and first_line_end < len(field.text):
+            line_words = sum(1 for i in range(count) if bounds[2 * i + 1] <= first_line_end)
+            line = tuple(folded[:line_words])
+            if line_words <= t.greeting_max_words and any(line[: len(opener)] == opener for opener in t.greeting_openers):
+                folded, marked = folded[line_words:], marked[line_words:]
+        folded, marked = _rewrite_forms(folded, marked, t)
+        folded_out += folded
+        marked_out += marked
+    concept_words = _concept_forms(folded_out, t)
+    return _tokens_of_forms(folded_out + concept_words, marked_out + [None] * len(concept_words), t)
+
+
+def answer_tokens(text: str) -> list[str]:
+    """tokens_of(read_bank_words(text)) as a multiset."""
+    text = unicodedata.normalize("NFC", text)
+    folded, bounds = words_and_bounds(fold(text))
+    marked = _marked_forms([text[a:b] for a, b in zip(bounds[0::2], bounds[1::2])])  # bounds end with the text's length
+    shorthand = lexicon().shorthand
+    if not shorthand.keys().isdisjoint(folded):
+        expanded_folded: list[str] = []
+        expanded_marked: list[str | None] = []
+        for word, form in zip(folded, marked, strict=True):
+            expansion = shorthand.get(word)
+            if expansion is None:
+                expanded_folded.append(word)
+                expanded_marked.append(form)
+            else:
+                expanded_folded += expansion
+                expanded_marked += [None] * len(expansion)
+        folded, marked = expanded_folded, expanded_marked
+    t = terms()
+    return _tokens_of_forms(*_rewrite_forms(folded, marked, t), t)
 
 
 def _is_stop(word: Word, t: Terms) -> bool:

@@ -19,7 +19,7 @@ import numpy as np
 from classifiers.classify import classify
 from qbank.confidence import Calibrator, query_features, shipped_calibrator
 from qbank.entry import BankEntry
-from qbank.represent import BIGRAM_JOIN, Word, has_phrase, is_stopword, match_keys, read_bank_words, read_words, signal_phrases, tokens_of
+from qbank.represent import BIGRAM_JOIN, Word, answer_tokens, has_phrase, is_stopword, match_keys, question_tokens, read_words, signal_phrases, tokens_of
 
 # The prior: an entry of an insurance type the message names, or of a topic the classifier
 # found in both, is scored higher; an entry of another insurance type lower.
@@ -78,10 +78,10 @@ class Ranker:
     def of(cls, corpus: list[list[str]]) -> Ranker:
         bm25 = bm25s.BM25()
         bm25.index([tokens or [""] for tokens in corpus], show_progress=False)
-        df: dict[str, int] = {}
-        for tokens in corpus:
-            for token in set(tokens):
-                df[token] = df.get(token, 0) + 1
+        # A token's document frequency is the number of entries in its column of bm25s's
+        # sparse matrix (one per entry holding it); "" (bm25s's token of an empty entry) is none.
+        per_column = np.diff(bm25.scores["indptr"])
+        df = {token: int(per_column[i]) for token, i in bm25.vocab_dict.items() if i < len(per_column) and per_column[i] and token}
         return cls(bm25, df, len(corpus))
 
     def scores(self, query: list[str]) -> np.ndarray:
@@ -150,12 +150,12 @@ def build_index(entries: Sequence[BankEntry]) -> BankIndex:
     answers: list[list[str]] = []
     for entry in entries:
         text = entry_text(entry)
-        tokens = tokens_of(read_words(None, text))
-        answer_tokens = tokens_of(read_bank_words(entry.answer))
+        tokens = question_tokens(text)
+        answer = answer_tokens(entry.answer)
         questions.append(tokens)
-        answers.append(answer_tokens)
+        answers.append(answer)
         topics = frozenset(classify(None, text).topics)
-        indexed.append(IndexedEntry(entry, " ".join(sorted(set(tokens) | set(answer_tokens))), topics))
+        indexed.append(IndexedEntry(entry, " ".join(set(tokens).union(answer)), topics))
     return BankIndex(indexed, Ranker.of(questions), Ranker.of(answers))
 
 
