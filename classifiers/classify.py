@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from classifiers.calibration import calibrate
 from classifiers.category import find_category, spam_score
+from classifiers.category_model import category_model
 from classifiers.fields import Field, read_fields
 from classifiers.insurance import longest_cues, tag_insurance
 from classifiers.lexicon import lexicon
@@ -19,6 +20,10 @@ from classifiers.text import spaced
 INSURANCE_ORDER = ("BHTN", "BHXH", "BHYT")
 SCAM_TOPIC = "lừa đảo"  # keywords.toml: a scam named; the insurances it names are its pretext
 SPAM_THRESHOLD = 2  # selling phrases that make a message an advertisement
+# A category the rules score at or below this is weak evidence: the learned model decides it
+# (classifiers.category_model; scripts/build_model.py --cv measures the choice).
+WEAK_CATEGORY = 0.6
+MODEL_SURE = 0.85  # … when it is this sure of its answer
 
 
 def _only_in_signature(fields: list[Field], evidence: list[Evidence], province: str) -> bool:
@@ -41,8 +46,9 @@ def classify(subject: str | None, body: str, channel: str | None = None) -> Clas
     return Classification(raw.insurance_types, raw.province_code, raw.category, raw.topics, confidence, raw.evidence)
 
 
-def classify_raw(subject: str | None, body: str, channel: str | None = None) -> Classification:
-    """The tags with the rules' raw scores as confidences (what the calibration is fitted on)."""
+def classify_raw(subject: str | None, body: str, channel: str | None = None, use_model: bool = True) -> Classification:
+    """The tags with the rules' raw scores as confidences (what the calibration is fitted on).
+    `use_model=False` gives the rules alone."""
     lex = lexicon()
     fields = read_fields(subject, body, lex)
     evidence: list[Evidence] = []
@@ -56,6 +62,12 @@ def classify_raw(subject: str | None, body: str, channel: str | None = None) -> 
         return Classification([], None, "other", [], {"insurance_types": 0.8, "province": 0.8, "category": 0.8}, evidence)
     province, province_confidence = find_province(fields, lex, evidence)
     category, category_confidence = find_category(fields, lex, insurance, topics, evidence)
+    model = category_model() if use_model and category_confidence <= WEAK_CATEGORY else None
+    if model is not None:
+        probabilities = model.scores(" \n ".join(field.folded for field in fields))
+        guess = max(probabilities, key=probabilities.__getitem__)
+        if probabilities[guess] >= MODEL_SURE:
+            category = guess  # the rules' evidence is weak and the model is sure: the model decides
     if province and category == "other" and _only_in_signature(fields, evidence, province):
         # A thank-you or acknowledgement: the address under "Trân trọng," is the sender's, no matter's.
         evidence[:] = [item for item in evidence if item.tag != f"province:{province}"]
