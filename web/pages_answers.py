@@ -159,10 +159,13 @@ class AnswerActions:
         def check() -> str | None:
             """None when the ticket is out of sight; "duplicate" when this very answer was just
             sent from this page (a second click); "" to go on."""
+            nonlocal entry_id
             with Session(self.engine) as session:
                 ticket = visible_ticket(session, user, ticket_id)
                 if ticket is None:
                     return None
+                if entry_id is not None and session.get(BankEntryRow, entry_id) is None:
+                    entry_id = None  # only an entry of the bank is recorded as the answer's origin
                 newer = session.exec(select(Answer).where(Answer.ticket_id == ticket_id, Answer.id > last_seen, Answer.user_id == user.id))  # type: ignore[arg-type,operator]
                 return "duplicate" if any(answer_view.answer_body(self.settings, ticket, a) == text.strip() for a in newer) else ""
 

@@ -128,7 +128,7 @@ def test_a_free_answer_is_saved_as_a_draft_entry_once(site: str, smtp: SmtpCaptu
     agent = logged_in(site, "tuvan")
     page = agent.get(f"/tickets/{ticket_id}").text
     body = "Năm nay BHXH Việt Nam chưa có kế hoạch thi tuyển viên chức; thông báo sẽ đăng trên baohiemxahoi.gov.vn."
-    assert agent.post(f"/tickets/{ticket_id}/answer", data=form(agent, page, body)).status_code == 303
+    assert agent.post(f"/tickets/{ticket_id}/answer", data=form(agent, page, body, entry_id="987654")).status_code == 303  # no such entry
     (answer,) = answers_of(ticket_id)
     assert answer.status == "sent" and answer.entry_id is None and body in answer.text and answer.text != body
     shown = agent.get(f"/tickets/{ticket_id}").text
