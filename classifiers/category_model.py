@@ -14,11 +14,12 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "category_model.json"
 _WHITE_SPACES = re.compile(r"\s\s+")
+WORD_CACHE = 1 << 16  # distinct words remembered (bounded: hostile input cannot grow it)
 
 
 def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
@@ -42,16 +43,34 @@ class CategoryModel:
     high: int
     features: dict[str, tuple[float, ...]]  # n-gram → (idf, weight for each class)
 
+    def __post_init__(self) -> None:
+        # idf × weight, once: scoring then adds one product per class and n-gram
+        object.__setattr__(self, "_scaled", {gram: (values[0], *(values[0] * weight for weight in values[1:])) for gram, values in self.features.items()})
+        # A word's n-grams that the model knows, remembered per word: messages share most words.
+        object.__setattr__(self, "_known_grams", lru_cache(maxsize=WORD_CACHE)(self._grams_of_word))
+
+    def _grams_of_word(self, word: str) -> tuple[str, ...]:
+        scaled = self._scaled  # type: ignore[attr-defined]
+        return tuple(gram for gram in char_wb_ngrams(word, self.low, self.high) if gram in scaled)
+
     def scores(self, text: str) -> dict[str, float]:
         """Class probabilities (softmax of the linear scores) for a folded text."""
-        counts = Counter(gram for gram in char_wb_ngrams(text, self.low, self.high) if gram in self.features)
-        values = {gram: (1.0 + math.log(count)) * self.features[gram][0] for gram, count in counts.items()}
-        norm = math.sqrt(sum(value * value for value in values.values())) or 1.0
-        linear = list(self.intercept)
-        for gram, value in values.items():
-            weights = self.features[gram]
-            for index in range(len(linear)):
-                linear[index] += weights[index + 1] * value / norm
+        scaled: dict[str, tuple[float, ...]] = self._scaled  # type: ignore[attr-defined]
+        counts: dict[str, int] = {}
+        known = self._known_grams
+        for word in text.split():  # as _WHITE_SPACES.sub(" ", text).split(): runs of white space are one
+            for gram in known(word):
+                counts[gram] = counts.get(gram, 0) + 1
+        sums = [0.0] * len(self.classes)
+        squares = 0.0
+        for gram, count in counts.items():
+            idf, *weights = scaled[gram]
+            tf = 1.0 + math.log(count) if count > 1 else 1.0
+            squares += (tf * idf) ** 2
+            for index, weight in enumerate(weights):
+                sums[index] += tf * weight
+        norm = math.sqrt(squares) or 1.0
+        linear = [bias + total / norm for bias, total in zip(self.intercept, sums)]
         top = max(linear)
         exps = [math.exp(score - top) for score in linear]
         total = sum(exps)
