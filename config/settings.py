@@ -292,7 +292,7 @@ class WorkerConfig(_Section):
     # least once a second (dramatiq's 1 s idle fetch), whatever its actors are doing; one silent
     # for heartbeat_timeout_ms is dead, and the next command on a queue (maintenance on every
     # command: maintenance_chance of 1,000,000) hands its unacknowledged messages out again.
-    heartbeat_timeout_ms: int = Field(5_000, ge=3_000, le=3_600_000)
+    heartbeat_timeout_ms: int = Field(4_000, ge=3_000, le=3_600_000)
     maintenance_chance: int = Field(1_000_000, ge=1, le=1_000_000)
     dead_message_ttl_ms: int = Field(7 * 86_400_000, ge=60_000)  # dead letters kept in Redis
     # A poll may run longer than a pipeline stage (a first sync of a large mailbox); sockets

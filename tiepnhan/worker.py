@@ -38,3 +38,14 @@ else:
     from tiepnhan.actor_setup import setup
 
     broker = setup(settings)
+
+    def warm_up() -> None:
+        """Load what the first message would otherwise wait for (the classifiers' data, the
+        routing rules), so a worker taking over a dead one's message finishes it promptly."""
+        from classifiers import classify
+        from tickets.directory import routing
+
+        classify("Hỏi về bảo hiểm xã hội", "Tôi ở Hà Nội, xin hỏi thủ tục.", "email")
+        routing(settings)
+
+    warm_up()

@@ -29,7 +29,7 @@ class SlowFirstPipelineMessage(Middleware):
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:  # type: ignore[type-arg]
         if not message.queue_name.startswith("pipeline"):
             return
-        line = json.dumps({"pid": os.getpid(), "message_id": message.message_id, "actor": message.actor_name}) + "\n"
+        line = json.dumps({"pid": os.getpid(), "message_id": message.message_id, "actor": message.actor_name, "at": time.time()}) + "\n"
         with open(self.directory / STARTS_FILE, "a") as starts:
             starts.write(line)
         try:
