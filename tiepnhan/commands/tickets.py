@@ -23,11 +23,11 @@ STATUS_LABELS = TICKET_STATUSES  # kept for callers importing it from here
 
 
 def read_session(engine: Engine) -> Any:
-    """A session for reading: tickets.db.read_scope (SQLite begins DEFERRED, so a long listing
-    never holds the writer lock) where the database layer has it, else a plain session_scope."""
-    from tickets import db
+    """A session for reading: on SQLite it begins DEFERRED (tickets.db.read_scope), so a long
+    listing never holds the writer lock the pipeline needs."""
+    from tickets.db import read_scope
 
-    return getattr(db, "read_scope", db.session_scope)(engine)
+    return read_scope(engine)
 
 
 def parse_ticket_id(value: str) -> int:
