@@ -14,8 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from config.settings import BusinessCalendarConfig, parse_period
 
 # A deadline further than this many days away means a calendar with no working time at all.
@@ -48,6 +46,8 @@ class BusinessCalendar:
 
 @cache
 def public_holidays(country: str, year: int) -> frozenset[date]:
+    import holidays  # loaded when a business time is first computed, not at every command's start
+
     return frozenset(holidays.country_holidays(country, years=year).keys())
 
 
