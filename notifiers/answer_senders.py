@@ -28,6 +28,7 @@ SENDER_MODULES: tuple[str, ...] = (
     "notifiers.answer_email",
     "notifiers.answer_facebook",
     "notifiers.answer_zalo",
+    "notifiers.answer_portal",
 )
 
 

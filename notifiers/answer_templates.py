@@ -33,7 +33,7 @@ def _fill(template: str, settings: Settings, ticket: Ticket) -> str:
 def compose_answer_text(settings: Settings, ticket: Ticket, body: str, mode: str) -> str:
     """Greeting, the agent's text, signature: the plain text the citizen receives."""
     config = settings.answers
-    if mode == AnswerMode.EMAIL.value:
+    if mode in (AnswerMode.EMAIL.value, AnswerMode.PORTAL.value):  # the portal's answer is read as a letter
         greeting, signature = config.greeting_email, config.signature_email
     else:
         greeting, signature = config.greeting_chat, config.signature_chat

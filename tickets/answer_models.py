@@ -40,6 +40,7 @@ class AnswerMode(enum.StrEnum):
     COMMENT_PUBLIC = "comment_public"  # a public reply to a fanpage comment
     COMMENT_PRIVATE = "comment_private"  # a private reply to a fanpage comment
     ZALO = "zalo"
+    PORTAL = "portal"  # published on the portal's lookup page, mailed when the question gave an address
 
 
 MAX_ANSWER_CHARS = 10_000

@@ -18,6 +18,11 @@ MODES_BY_CHANNEL: dict[str, tuple[str, ...]] = {
     Channel.FACEBOOK_MESSAGE.value: (AnswerMode.MESSENGER.value,),
     Channel.FACEBOOK_COMMENT.value: (AnswerMode.COMMENT_PUBLIC.value, AnswerMode.COMMENT_PRIVATE.value),
     Channel.ZALO.value: (AnswerMode.ZALO.value,),
+    Channel.PORTAL.value: (AnswerMode.PORTAL.value,),
+}
+# Channels with no way to answer in writing, and why (the refusal's reason).
+NO_ANSWER_CHANNEL: dict[str, str] = {
+    Channel.CALL.value: "phiếu từ tổng đài: trả lời qua điện thoại",
 }
 MODE_LABELS = {
     AnswerMode.EMAIL.value: "thư trả lời",
@@ -25,6 +30,7 @@ MODE_LABELS = {
     AnswerMode.COMMENT_PUBLIC.value: "trả lời công khai bình luận",
     AnswerMode.COMMENT_PRIVATE.value: "nhắn riêng cho người bình luận",
     AnswerMode.ZALO.value: "tin nhắn Zalo",
+    AnswerMode.PORTAL.value: "trả lời trên cổng thông tin (và thư khi có địa chỉ)",
 }
 
 
@@ -63,6 +69,9 @@ def check_answerable(ticket: Ticket) -> None:
 def choose_mode(ticket: Ticket, mode: str | None) -> str:
     modes = answer_modes(ticket)
     if not modes:
+        reason = NO_ANSWER_CHANNEL.get(ticket.channel)
+        if reason is not None:
+            raise AnswerRefused(f"phiếu {ticket_reference(ticket.id or 0)} không trả lời bằng văn bản được: {reason}")
         raise AnswerRefused(f"chưa trả lời được phiếu kênh {ticket.channel!r}")
     if mode is None or mode == "":
         return modes[0]
