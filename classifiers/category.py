@@ -42,6 +42,9 @@ def find_category(fields: list[Field], lex: Lexicon, insurance: list[str], topic
         marks = len(QUESTION_MARK.findall(field.text))
         if marks:
             scores["question"] += min(marks, 2) * 0.5
+    why = scores.pop("why", 0.0)
+    if why:
+        scores["complaint" if scores["complaint"] >= 1 else "question"] += why
     vent = scores.pop("vent", 0.0)
     if vent and not (scores["complaint"] < 1 and asks_after_vent):
         scores["complaint"] += vent  # "bức xúc quá, … cần giấy tờ gì?": feelings before a real question do not make it a complaint

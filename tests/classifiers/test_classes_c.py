@@ -82,3 +82,54 @@ def test_an_insurance_only_held_is_not_tagged_beside_the_one_asked_about(body: s
 def test_a_held_card_that_is_the_matter_is_still_tagged() -> None:
     body = "Tôi đã có thẻ BHYT rồi mà đi khám vẫn bị bắt trả tiền như người không có thẻ, như vậy là sao?"
     assert classify(None, body, "facebook_message").insurance_types == ["BHYT"]
+
+
+NO_MATTER_WITH_ADDRESS = [
+    # (subject, body): an acknowledgement or notice whose only place is in its closing lines
+    ("Re: hồ sơ", "Dạ em đã nhận được email, em cảm ơn chị.\n\nNguyễn Văn A\nKCN Yên Phong, Bắc Ninh"),
+    ("Acknowledgement", "We acknowledge receipt of your letter and will process it shortly.\nHR Dept, Binh Duong"),
+    (None, "Mọi người đọc bài này nhé: lương hưu sẽ tăng từ tháng 7, chi tiết tại báo Lao Động."),
+]
+
+
+@pytest.mark.parametrize(("subject", "body"), NO_MATTER_WITH_ADDRESS)
+def test_no_matter_and_no_province_from_closing_lines(subject: str | None, body: str) -> None:
+    result = classify(subject, body, "email")
+    assert (result.insurance_types, result.province_code, result.category) == ([], None, "other")
+
+
+def test_a_question_keeps_the_province_of_its_closing_lines() -> None:
+    result = classify("Hỏi thủ tục", "Cho tôi hỏi thủ tục hưởng lương hưu gồm những gì.\nNguyễn Văn Bình\nPhủ Lý, Hà Nam", "email")
+    assert (result.province_code, result.category) == ("37", "question")
+
+
+def test_an_off_topic_message_keeps_a_place_it_names_in_its_text() -> None:
+    result = classify(None, "Cho hỏi làm căn cước ở Ninh Bình thì đến đâu?", "facebook_message")
+    assert (result.province_code, result.category) == ("37", "other")
+
+
+def test_money_that_has_not_arrived_is_a_complaint_though_asked() -> None:
+    body = "Cho hỏi sao tháng này lương hưu của mẹ tôi chưa về, mọi tháng ngày 5 đã có?"
+    assert classify(None, body, "facebook_message").category == "complaint"
+
+
+WHY_QUESTIONS = [
+    # asking the reason for a rule is a question
+    "Tại sao mức hưởng thai sản lại tính theo bình quân 6 tháng?",
+    "Tại sao BHYT không chi trả cho thuốc này, có quy định nào không?",
+]
+
+
+@pytest.mark.parametrize("body", WHY_QUESTIONS)
+def test_asking_why_a_rule_is_so_is_a_question(body: str) -> None:
+    assert classify(None, body, "facebook_message").category == "question"
+
+
+def test_asking_why_something_went_wrong_is_a_complaint() -> None:
+    body = "Tại sao tôi nộp hồ sơ thất nghiệp 2 tháng rồi mà vẫn chưa nhận được tiền?"
+    assert classify(None, body, "facebook_message").category == "complaint"
+
+
+def test_a_message_the_page_has_not_answered_is_a_complaint() -> None:
+    body = "Em nhắn tin cho page từ tuần trước đến giờ vẫn chưa thấy rep ạ"
+    assert classify(None, body, "facebook_message").category == "complaint"
