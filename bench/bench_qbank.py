@@ -6,8 +6,10 @@ variant drops one word of its question in turn and carries another entry's quest
 alternative phrasing, so the vocabulary and lengths stay those of a real bank.
 Baselines measured in the same run: the classifier alone on the same messages (suggest runs it
 when the ticket's tags are not given), and the 80-entry sample bank.
-Targets (issue 14): one ticket under 20 ms, the bank loaded in under 1 s (the built index is
-cached on disk keyed by the bank's content, qbank/index_cache.py: the baseline is building it).
+Targets (issue 14): one ticket under 20 ms, the bank loaded in under 1 s: cold (nothing cached),
+after one entry changed (each entry's reading is cached, qbank/index_cache.py), and unchanged
+(the built index is cached). Baseline for loading: bm25s indexing the raw texts (split on
+spaces) alone, the least any BM25 index of this bank costs.
 Run: uv run python bench/bench_qbank.py
 """
 
@@ -37,6 +39,13 @@ def variants(entries: list, size: int) -> list:  # type: ignore[type-arg]
     return out
 
 
+def timed(func) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(wall, cpu) seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    func()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def per_query_ms(func, queries: list[dict]) -> list[float]:  # type: ignore[no-untyped-def, type-arg]
     times = []
     for _ in range(ROUNDS):
@@ -53,32 +62,34 @@ def describe(name: str, times: list[float]) -> str:
 
 
 def main() -> None:
+    import bm25s
+
     from classifiers import classify
     from qbank.entry import load_jsonl_bank
     from qbank.index_cache import cached_index
-    from qbank.retrieve import build_index, suggest
+    from qbank.retrieve import build_index, entry_text, suggest
 
     sample = load_jsonl_bank(str(DATA / "bank.jsonl"))
     queries = [json.loads(line) for line in (DATA / "queries_dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     classify(None, "khởi động")  # the classifier's tables load once, outside every figure
 
-    started = time.perf_counter()
+    small_load = timed(lambda: build_index(sample))
     small = build_index(sample)
-    small_load = time.perf_counter() - started
     bank = variants(sample, SIZE)
-    started = time.perf_counter()
+
+    def raw_bm25() -> None:  # the baseline: bm25s indexing the raw texts, split on spaces
+        for texts in ([entry_text(e).lower().split() for e in bank], [e.answer.lower().split() for e in bank]):
+            bm25s.BM25().index(texts, show_progress=False)
+
+    baseline_load = timed(raw_bm25)
+    big_load = timed(lambda: build_index(bank))
     big = build_index(bank)
-    big_load = time.perf_counter() - started
+    changed = [replace(e, answer=e.answer + " Xem thêm tại cổng Dịch vụ công.") if n == 7 else e for n, e in enumerate(bank)]
     with tempfile.TemporaryDirectory() as cache_dir:
-        started = time.perf_counter()
-        cached_index(bank, Path(cache_dir))  # first load of this bank: built and written
-        cold_load = time.perf_counter() - started
-        warm = []
-        for _ in range(ROUNDS):
-            started = time.perf_counter()
-            cached_index(bank, Path(cache_dir))  # every later load (another process, same bank)
-            warm.append(time.perf_counter() - started)
-    warm_load = statistics.median(warm)
+        first_load = timed(lambda: cached_index(bank, Path(cache_dir)))  # nothing cached: read, built, written
+        change_load = timed(lambda: cached_index(changed, Path(cache_dir)))  # one entry changed
+        warm = [timed(lambda: cached_index(bank, Path(cache_dir))) for _ in range(ROUNDS)]  # unchanged bank
+    warm_load = min(warm, key=lambda t: t[1])
 
     tags = {q["id"]: classify(q.get("subject"), q["body"]) for q in queries}
     classify_only = per_query_ms(lambda q: classify(q.get("subject"), q["body"]), queries)
@@ -91,9 +102,16 @@ def main() -> None:
 
     ticket_times = per_query_ms(with_tags, queries)
 
-    print(f"bank load (index):  {len(sample)} entries {small_load * 1000:7.1f} ms   {SIZE} entries {big_load * 1000:7.1f} ms   (target < 1000 ms)")
-    print(f"bank load, cached:  {SIZE} entries first {cold_load * 1000:7.1f} ms (built + written), then {warm_load * 1000:7.1f} ms "
-          f"(median of {ROUNDS}; {big_load / warm_load:.1f}x faster than building; target < 1000 ms)")
+    def figure(name: str, load: tuple[float, float]) -> str:
+        return f"{name:<52} wall {load[0] * 1000:7.1f} ms   cpu {load[1] * 1000:7.1f} ms   ({load[1] / baseline_load[1]:.2f}x the baseline's cpu)"
+
+    print(figure(f"baseline: bm25s.index of the raw texts, {SIZE} entries", baseline_load))
+    print(figure(f"bank load (build_index), {len(sample)} entries", small_load))
+    print(figure(f"bank load (build_index), {SIZE} entries, cold", big_load))
+    print(figure(f"cached_index, {SIZE}, nothing cached (read + written)", first_load))
+    print(figure(f"cached_index, {SIZE}, one entry changed", change_load))
+    print(figure(f"cached_index, {SIZE}, unchanged (best of {ROUNDS})", warm_load))
+    print("target: the bank loaded in < 1000 ms (cpu is this process's time: the machine is shared, wall time waits for others)")
     print(describe("baseline: classify() alone", classify_only))
     print(describe(f"suggest, {len(sample)} entries (classifies too)", small_times))
     print(describe(f"suggest, {SIZE} entries (classifies too)", big_times))

@@ -6,6 +6,10 @@ read and scored (this package's retrieval code and data, the classifiers' data):
 rule or keyword gives a new key, never a stale index. The cache directory is the process owner's
 (`$XDG_CACHE_HOME/tiepnhan/qbank`, or `~/.cache/...`); files are written whole then renamed, so a
 reader never sees half a file. A file that cannot be read is rebuilt and replaced.
+
+Beside the indexes, each entry's reading (its tokens and topics, qbank.retrieve.EntryReading) is
+kept keyed by the entry's text and the same rules: the first load after a bank change reads only
+the entries that changed, and indexes the readings (bm25s) for the rest.
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ from functools import cache
 from pathlib import Path
 
 from qbank.entry import BankEntry, entry_to_mapping
-from qbank.retrieve import BankIndex, build_index
+from qbank.retrieve import BankIndex, EntryReading, entry_text, index_of, read_entry
 
 log = logging.getLogger(__name__)
 
-FORMAT = "qbank-index-2"
+FORMAT = "qbank-index-3"
 KEEP_FILES = 8  # older indexes (of earlier versions of the bank) are removed beyond this many
 _QBANK = Path(__file__).resolve().parent
 _CLASSIFIERS = _QBANK.parent / "classifiers"
@@ -62,25 +66,29 @@ def bank_key(entries: Sequence[BankEntry]) -> str:
     return digest.hexdigest()
 
 
-def _read(path: Path) -> BankIndex | None:
+def _load(path: Path) -> object | None:
     try:
         with path.open("rb") as handle:
             # Only files this module wrote, in the owner's own cache directory, are unpickled.
-            index = pickle.load(handle)
+            return pickle.load(handle)
     except FileNotFoundError:
         return None
     except Exception as error:  # a truncated or foreign file: rebuilt below
         log.warning("qbank index cache unreadable, rebuilding", extra={"path": str(path), "error": type(error).__name__})
         return None
+
+
+def _read(path: Path) -> BankIndex | None:
+    index = _load(path)
     return index if isinstance(index, BankIndex) else None
 
 
-def _write(path: Path, index: BankIndex) -> None:
+def _write(path: Path, value: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
         with os.fdopen(handle, "wb") as out:
-            pickle.dump(index, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
         _prune(path.parent)
     except OSError as error:  # a read-only home: the index still serves this process
@@ -93,12 +101,41 @@ def _prune(directory: Path) -> None:
         old.unlink(missing_ok=True)
 
 
+def reading_key(entry: BankEntry) -> str:
+    """What an entry's reading depends on: its question, phrasings and answer (the rules are in
+    the readings file's name)."""
+    return hashlib.sha256(f"{entry_text(entry)}\x00{entry.answer}".encode()).hexdigest()
+
+
+def _readings_path(directory: Path) -> Path:
+    return directory / f"readings-{_rules_digest()[:32]}.readings"
+
+
+def _readings(directory: Path, entries: Sequence[BankEntry]) -> list[EntryReading]:
+    """Each entry's reading: from the readings file when its text was read before, else read now;
+    the file is rewritten with this bank's readings when any was new."""
+    path = _readings_path(directory)
+    stored = _load(path)
+    known: dict[str, EntryReading] = (
+        {key: value for key, value in stored.items() if isinstance(value, EntryReading)} if isinstance(stored, dict) else {}
+    )
+    keys = [reading_key(entry) for entry in entries]
+    readings = [known.get(key) or read_entry(entry) for key, entry in zip(keys, entries, strict=True)]
+    if any(key not in known for key in keys):
+        for old in directory.glob("readings-*.readings"):  # those of earlier rules
+            if old != path:
+                old.unlink(missing_ok=True)
+        _write(path, dict(zip(keys, readings, strict=True)))
+    return readings
+
+
 def cached_index(entries: Sequence[BankEntry], cache_dir: Path | None = None) -> BankIndex:
-    """build_index(entries), read from the cache when this bank was built before."""
+    """build_index(entries), read from the cache when this bank was built before; after a change,
+    only the entries whose text changed are read again."""
     directory = cache_dir or default_cache_dir()
     path = directory / f"{bank_key(entries)}.pickle"
     index = _read(path)
     if index is None or len(index.entries) != len(entries):
-        index = build_index(entries)
+        index = index_of(entries, _readings(directory, entries))
         _write(path, index)
     return index

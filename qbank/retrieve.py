@@ -143,20 +143,40 @@ def entry_text(entry: BankEntry) -> str:
     return "\n".join((entry.question, *entry.alternatives))
 
 
+@dataclass(frozen=True)
+class EntryReading:
+    """What the index keeps of one entry's text: its tokens (space-separated, tokens hold no
+    space) and the classifier's topics. Depends only on the entry's question, phrasings and
+    answer, and on the reading rules (qbank.index_cache keeps them per entry)."""
+
+    question_tokens: str
+    answer_tokens: str
+    topics: tuple[str, ...]
+
+
+def read_entry(entry: BankEntry) -> EntryReading:
+    text = entry_text(entry)
+    return EntryReading(" ".join(question_tokens(text)), " ".join(answer_tokens(entry.answer)), tuple(classify(None, text).topics))
+
+
+def _split(tokens: str) -> list[str]:
+    return tokens.split(" ") if tokens else []
+
+
+def index_of(entries: Sequence[BankEntry], readings: Sequence[EntryReading]) -> BankIndex:
+    """The index of the entries, each read as `readings` says (same order)."""
+    questions = [_split(r.question_tokens) for r in readings]
+    answers = [_split(r.answer_tokens) for r in readings]
+    indexed = [
+        IndexedEntry(entry, " ".join(set(q).union(a)), frozenset(r.topics))
+        for entry, r, q, a in zip(entries, readings, questions, answers, strict=True)
+    ]
+    return BankIndex(indexed, Ranker.of(questions), Ranker.of(answers))
+
+
 def build_index(entries: Sequence[BankEntry]) -> BankIndex:
     """Index the entries given (callers choose which statuses to pass)."""
-    indexed: list[IndexedEntry] = []
-    questions: list[list[str]] = []
-    answers: list[list[str]] = []
-    for entry in entries:
-        text = entry_text(entry)
-        tokens = question_tokens(text)
-        answer = answer_tokens(entry.answer)
-        questions.append(tokens)
-        answers.append(answer)
-        topics = frozenset(classify(None, text).topics)
-        indexed.append(IndexedEntry(entry, " ".join(set(tokens).union(answer)), topics))
-    return BankIndex(indexed, Ranker.of(questions), Ranker.of(answers))
+    return index_of(entries, [read_entry(entry) for entry in entries])
 
 
 def _matched_words(words: list[Word], tokens: frozenset[str]) -> tuple[str, ...]:

@@ -45,3 +45,49 @@ def test_a_damaged_cache_file_is_rebuilt(sample_bank: list[BankEntry], tmp_path:
     index = cached_index(sample_bank, tmp_path)
     assert _ids(index)[0] == "q48"
     assert path.read_bytes() != b"not a pickle"
+
+
+def _counting_reads(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """The real qbank.retrieve.read_entry, recording which entries it reads."""
+    import qbank.index_cache
+
+    read: list[str] = []
+    real = qbank.index_cache.read_entry
+
+    def reading(entry: BankEntry):  # type: ignore[no-untyped-def]
+        read.append(entry.id)
+        return real(entry)
+
+    monkeypatch.setattr(qbank.index_cache, "read_entry", reading)
+    return read
+
+
+def test_after_a_change_only_the_changed_entry_is_read_again(sample_bank: list[BankEntry], tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    read = _counting_reads(monkeypatch)
+    cached_index(sample_bank, tmp_path)
+    assert sorted(read) == sorted(e.id for e in sample_bank)  # nothing cached: every entry read
+    read.clear()
+    changed = [replace(e, answer=e.answer + " Xem thêm tại cổng Dịch vụ công.") if e.id == "q48" else e for e in sample_bank]
+    index = cached_index(changed, tmp_path)
+    assert read == ["q48"]
+    fresh = build_index(changed)
+    for body in (QUERY, "đóng bhtn 11 tháng thì có được hưởng thất nghiệp ko", "dịch vụ công cấp lại thẻ"):
+        assert [(s.entry_id, s.score, s.matched) for s in suggest(index, None, body, threshold=0.0)] == [
+            (s.entry_id, s.score, s.matched) for s in suggest(fresh, None, body, threshold=0.0)
+        ]
+    read.clear()
+    cached_index(changed, tmp_path)  # the whole index is cached now
+    assert read == []
+
+
+def test_a_damaged_readings_file_is_read_again(sample_bank: list[BankEntry], tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    cached_index(sample_bank, tmp_path)
+    (readings,) = tmp_path.glob("readings-*")
+    readings.write_bytes(b"\x80\x05 broken")
+    for index_file in tmp_path.glob("*.pickle"):
+        index_file.unlink()
+    read = _counting_reads(monkeypatch)
+    index = cached_index(sample_bank, tmp_path)
+    assert len(read) == len(sample_bank)
+    assert _ids(index)[0] == "q48"
+    assert readings.read_bytes() != b"\x80\x05 broken"
