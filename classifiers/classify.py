@@ -7,6 +7,8 @@ that support it, with their offsets in the original text, and a confidence.
 
 from __future__ import annotations
 
+import re
+
 from classifiers.calibration import calibrate
 from classifiers.category import find_category, spam_score
 from classifiers.category_model import category_model
@@ -31,6 +33,27 @@ def _only_in_signature(fields: list[Field], evidence: list[Evidence], province: 
     body = next((field for field in fields if field.name == "body"), None)
     mentions = [item for item in evidence if item.tag == f"province:{province}"]
     return body is not None and bool(mentions) and all(item.field == "body" and item.start >= body.signature_at for item in mentions)
+
+
+SENTENCE_END = re.compile(r"[.?!]\s*$")
+ADDRESS_LINE_CHARS = 80  # a name, a department or an address fits on one short line
+
+
+def _only_in_closing_lines(fields: list[Field], evidence: list[Evidence], province: str) -> bool:
+    """Every mention of the province lies in the short lines that close the body without a
+    sentence of their own ("Nguyễn Văn A / KCN Yên Phong, Bắc Ninh"), after at least one line
+    of text: the sender's name and address, not a matter's."""
+    body = next((field for field in fields if field.name == "body"), None)
+    if body is None:
+        return False
+    lines = body.text.rstrip().split("\n")
+    start = len(body.text.rstrip())
+    for line in reversed(lines[1:]):
+        if SENTENCE_END.search(line) or len(line) > ADDRESS_LINE_CHARS:
+            break
+        start -= len(line) + 1
+    mentions = [item for item in evidence if item.tag == f"province:{province}"]
+    return bool(mentions) and all(item.field == "body" and item.start >= start for item in mentions)
 
 
 def classify(subject: str | None, body: str, channel: str | None = None) -> Classification:
@@ -68,7 +91,7 @@ def classify_raw(subject: str | None, body: str, channel: str | None = None, use
         guess = max(probabilities, key=probabilities.__getitem__)
         if probabilities[guess] >= MODEL_SURE:
             category = guess  # the rules' evidence is weak and the model is sure: the model decides
-    if province and category == "other" and _only_in_signature(fields, evidence, province):
+    if province and category == "other" and (_only_in_signature(fields, evidence, province) or (not insurance and _only_in_closing_lines(fields, evidence, province))):
         # A thank-you or acknowledgement: the address under "Trân trọng," is the sender's, no matter's.
         evidence[:] = [item for item in evidence if item.tag != f"province:{province}"]
         province, province_confidence = None, 0.8
