@@ -69,7 +69,8 @@ def tag_insurance(fields: list[Field], lex: Lexicon, evidence: list[Evidence], l
                     if cue.insurance:
                         evidence.append(evidence_for(field, start, end, cue.insurance_tag, cue.weight))
                 elif cue.family == "context":
-                    context.add(cue.insurance)  # "đã có thẻ BHYT rồi": a type held, not asked about
+                    if cue.insurance:
+                        context.add(cue.insurance)  # "đã có thẻ BHYT rồi": a type held, not asked about
                 elif cue.family == "insurance":
                     if cue.weight < 1 and _is_agency_mention(field, start, end, lex):
                         continue

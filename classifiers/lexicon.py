@@ -186,8 +186,9 @@ def lexicon() -> Lexicon:
     for phrase in keywords["no_matter"]["phrases"]:
         add_cue(phrase, Cue("spam", "no_matter", ""))  # one is enough: see category.spam_score
     for phrase in keywords["insurance_context"]["phrases"]:
-        named = next((insurance for insurance in strong_names if spells_out(phrase, insurance)), "")
-        add_cue(phrase, Cue("context", "context", named))
+        spelled = [insurance for insurance in strong_names if spells_out(phrase, insurance)]
+        held = keywords["insurance_context"]["held"].get(phrase, "")
+        add_cue(phrase, Cue("context", "context", spelled[0] if len(spelled) == 1 else held))  # a list of types holds none alone
     for category, spec in keywords["category"].items():
         for phrase in spec["phrases"]:
             add_cue(phrase, Cue("category", category, "", written=written(phrase)))

@@ -133,3 +133,22 @@ def test_asking_why_something_went_wrong_is_a_complaint() -> None:
 def test_a_message_the_page_has_not_answered_is_a_complaint() -> None:
     body = "Em nhắn tin cho page từ tuần trước đến giờ vẫn chưa thấy rep ạ"
     assert classify(None, body, "facebook_message").category == "complaint"
+
+
+STATUS_BESIDE_THE_MATTER = [
+    # (body, insurance types): a status or a settled bill is context beside the type asked about
+    ("Tôi bị tai nạn lao động, bệnh viện đã thanh toán BHYT, giờ làm hồ sơ hưởng trợ cấp TNLĐ thế nào?", ["BHXH"]),
+    ("Bố tôi đang nhận lương hưu, muốn đổi nơi khám ban đầu sang bệnh viện tỉnh", ["BHYT"]),
+    ("I have a health insurance card from my company. How many days of sick leave can I take?", ["BHXH"]),
+    ("Công ty em đóng đủ BHXH, BHYT, BHTN. Em muốn hỏi về chế độ thai sản khi sinh đôi", ["BHXH"]),
+]
+
+
+@pytest.mark.parametrize(("body", "types"), STATUS_BESIDE_THE_MATTER)
+def test_a_status_beside_the_matter_is_not_tagged(body: str, types: list[str]) -> None:
+    assert classify(None, body, "facebook_message").insurance_types == types
+
+
+def test_a_pension_that_is_the_matter_is_still_tagged() -> None:
+    body = "Bố tôi đang nhận lương hưu, sao tháng này chưa thấy tiền về?"
+    assert classify(None, body, "facebook_message").insurance_types == ["BHXH"]
