@@ -2,6 +2,9 @@
 
     uv run python bench/bench_workers.py [--n 20000] [--threads 4]
 
+The pipeline takes batches of up to 200 ids (tickets/actors.py): N should be many batches, so
+that both processes get work (each prefetches a few messages).
+
 Measures, in one run, on this machine:
   (a) 1 `dramatiq tiepnhan.worker` process on Redis + PostgreSQL (the baseline),
   (b) 2 such processes against the same Redis and database,
@@ -28,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.pg import start_postgres  # noqa: E402
-from tests.workers.conftest import backlog, counts, worker_env  # noqa: E402
+from tests.workers.conftest import backlog, worker_env  # noqa: E402
 from tests.workers.redis_server import RedisServer  # noqa: E402
 
 
@@ -52,6 +55,20 @@ def descendants(pid: int) -> list[int]:
         found.append(child)
         found += descendants(child)
     return found
+
+
+def counts(database_url: str) -> dict[str, int]:
+    """Tickets made and tagged so far, read without waiting for the writer (tickets.db.read_scope:
+    on SQLite a pipeline batch holds the writer lock for its whole transaction)."""
+    from sqlalchemy import func, select
+
+    from tickets.db import get_engine, read_scope
+    from tickets.models import Ticket
+
+    with read_scope(get_engine(database_url)) as session:
+        tickets = int(session.execute(select(func.count()).select_from(Ticket)).scalar_one())
+        tagged = int(session.execute(select(func.count()).select_from(Ticket).where(Ticket.tagged_at.is_not(None))).scalar_one())  # type: ignore[union-attr]
+    return {"tickets": tickets, "tagged": tagged}
 
 
 def store(database_url: str, n: int) -> None:
