@@ -19,7 +19,7 @@ from classifiers.text import fold, phrase_finder, spaced
 # Words before a place that say "this is where": the office, the workplace, the hospital.
 LOCATIVE = {("tinh",), ("thanh", "pho"), ("tp",), ("q",), ("p",), ("huyen",), ("quan",), ("thi", "xa"), ("tx",), ("phuong",), ("xa",),
             ("o",), ("tai",), ("bhxh",), ("khu", "vuc"), ("kcn",), ("benh", "vien"), ("bv",), ("tinh", "thanh"), ("ve",), ("thuoc",),
-            ("chi", "nhanh"), ("co", "so"), ("buu", "dien"), ("ttyt",)}  # "bưu điện Võ Nhai": the district's post office
+            ("chi", "nhanh"), ("co", "so"), ("buu", "dien"), ("ttyt",), ("ve", "que")}  # "bưu điện Võ Nhai": the district's post office
 # Words before a place that say it is somebody's name or a company's.
 # Written with tone marks: "việc làm Đồng Nai" is a job centre, "Lâm Đồng Nai" would be a name.
 TITLES_WRITTEN = {"anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "bạn", "tên", "là"}

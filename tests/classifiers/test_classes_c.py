@@ -152,3 +152,10 @@ def test_a_status_beside_the_matter_is_not_tagged(body: str, types: list[str]) -
 def test_a_pension_that_is_the_matter_is_still_tagged() -> None:
     body = "Bố tôi đang nhận lương hưu, sao tháng này chưa thấy tiền về?"
     assert classify(None, body, "facebook_message").insurance_types == ["BHXH"]
+
+
+def test_going_home_to_file_is_not_sent_to_the_former_workplace() -> None:
+    # "về quê Nghệ An" is where the file goes, at least as much as where the sender worked:
+    # a wrong office is worse than none.
+    result = classify(None, "Tôi làm ở Bình Dương, về quê Nghệ An nộp hồ sơ thất nghiệp được không?", "facebook_message")
+    assert result.province_code != "79"
