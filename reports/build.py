@@ -19,7 +19,7 @@ from reports.volume import volume_report
 from reports.workload import workload_report
 from tickets.business_time import active_calendar
 
-REPORTS = ("volume", "quality", "sla", "workload", "acceptance")
+REPORTS = ("volume", "quality", "sla", "workload", "acceptance", "calls")
 Progress = Callable[[str], None]
 
 
@@ -63,4 +63,9 @@ def build_report(
             progress("đọc phiếu và chuyển xử lý")
             tickets, escalations = rows.load_tickets(session, period, scope), rows.load_escalations(session, period, scope)
             return acceptance_report(tickets, escalations, period, targets, now, active_calendar())
+        if name == "calls":
+            from reports.calls import build_calls_report, load_call_rows
+
+            progress("đọc cuộc gọi")
+            return build_calls_report(load_call_rows(session, period, scope), period, by)
     raise ValueError(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")

@@ -16,11 +16,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from ingest.calls.models import CallRecord
 from reports.model import Column, Report
 from reports.period import Period, time_group
+from reports.rows import EVERYTHING, RowScope
 from tickets.db import session_scope
+from tickets.models import Message, Ticket
 
 GROUPINGS = ("day", "week", "month", "agent", "direction", "outcome")
 OUTCOME_LABELS = {"answered": "đã trả lời", "missed": "gọi nhỡ", "abandoned": "bỏ máy", None: "đang diễn ra"}
@@ -90,13 +93,22 @@ def build_calls_report(rows: Iterable[CallRow], period: Period, by: str | None) 
     return Report(name="calls", title="Cuộc gọi tổng đài", period=period, by=by, columns=COLUMNS, rows=lines, total=total)
 
 
-def call_rows(engine: Engine, period: Period) -> list[CallRow]:
+def load_call_rows(session: Session, period: Period, scope: RowScope = EVERYTHING) -> list[CallRow]:
+    """The period's calls. A scope on tickets (an office, or one province asked for) keeps only
+    the calls whose summary is a message on a ticket in it: a call has no province of its own,
+    so a call without a summary is counted only by a reader who sees everything."""
     begin, finish = period.utc_bounds()
+    query = select(CallRecord.started_at, CallRecord.direction, CallRecord.agent, CallRecord.outcome, CallRecord.wait_seconds,
+                   CallRecord.duration_seconds, CallRecord.has_summary).where(CallRecord.started_at >= begin, CallRecord.started_at < finish)  # type: ignore[arg-type]
+    if scope.tickets is not None:
+        on_tickets = select(Message.raw_item_id).join(Ticket, Ticket.id == Message.ticket_id).where(scope.tickets)  # type: ignore[arg-type]
+        query = query.where(CallRecord.raw_item_id.in_(on_tickets))  # type: ignore[union-attr]
+    return [CallRow(*row) for row in session.execute(query).all()]
+
+
+def call_rows(engine: Engine, period: Period) -> list[CallRow]:
     with session_scope(engine) as session:
-        found = session.execute(select(CallRecord.started_at, CallRecord.direction, CallRecord.agent, CallRecord.outcome, CallRecord.wait_seconds,
-                                       CallRecord.duration_seconds, CallRecord.has_summary)
-                                .where(CallRecord.started_at >= begin, CallRecord.started_at < finish)).all()  # type: ignore[arg-type]
-    return [CallRow(*row) for row in found]
+        return load_call_rows(session, period)
 
 
 def calls_report(engine: Engine, period: Period, by: str | None) -> Report:

@@ -36,6 +36,7 @@ SPECS = {
     "sla": ChartSpec("Tỉ lệ đơn vị trả lời đúng hạn", ("sla_attainment",), percent=True),
     "workload": ChartSpec("Phiếu đã xử lý theo người", ("tickets_handled", "answers_sent", "decisions")),
     "acceptance": ChartSpec("Tỉ lệ đạt so với yêu cầu", ("share", "target_share"), percent=True),
+    "calls": ChartSpec("Cuộc gọi đã trả lời, gọi nhỡ và bỏ máy", ("answered", "missed", "abandoned")),
 }
 
 

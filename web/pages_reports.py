@@ -1,10 +1,13 @@
-"""The reports page (issue 15): the five reports of `tiepnhan report`, built by the same function
+"""The reports page (issue 15): the six reports of `tiepnhan report`, built by the same function
 (reports.build.build_report) over what the user may see (access.scope), as HTML tables, a chart
 drawn on the server (reports/charts.py), the same figures as CSV, XLSX, PDF or JSON, and every
 figure a link to the list of tickets it counts (`/tickets?drill=…`, resolved by `drill_down`).
 
 Who: the roles with Action.VIEW_REPORTS. An office user counts only the tickets and escalations
 its unit was sent (ticket_scope and escalation_scope), and may not ask for another province.
+The calls report (issue 18): an office, or anyone asking for one province, counts only the calls
+whose summary is on a ticket in that scope (a call has no province of its own); the roles that
+see everything count every call.
 Plain GET forms: it works without JavaScript.
 """
 
@@ -24,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from access.models import User
 from access.roles import Action, can
-from access.scope import escalation_scope, ticket_scope
+from access.scope import SEES_EVERYTHING, escalation_scope, ticket_scope
 from config.settings import Settings
 from reports.build import REPORTS, build_report
 from reports.charts import chart_description, chart_svg
@@ -47,6 +50,7 @@ REPORT_LABELS = {
     "sla": "Thời hạn xử lý của các đơn vị",
     "workload": "Công việc theo người",
     "acceptance": "Nghiệm thu",
+    "calls": "Cuộc gọi tổng đài",
 }
 PERIOD_LABELS = {"day": "Ngày", "week": "Tuần", "month": "Tháng", "quarter": "Quý", "custom": "Tùy chọn (từ ngày – đến ngày)"}
 FORMATS = {
@@ -55,7 +59,10 @@ FORMATS = {
     "pdf": ("application/pdf", "pdf"),
     "json": ("application/json", "json"),
 }
-GROUPED = ("volume", "quality")  # the reports that take `--by`
+GROUPED = ("volume", "quality", "calls")  # the reports that take `--by`
+# The calls report's groupings (reports.calls.GROUPINGS) beyond the time ones every report has.
+CALL_GROUPING_LABELS = {"day": "Ngày", "week": "Tuần", "month": "Tháng", "agent": "Điện thoại viên (cuộc gọi)",
+                        "direction": "Chiều cuộc gọi (cuộc gọi)", "outcome": "Kết quả cuộc gọi (cuộc gọi)"}
 OFFICE_UNIT_PREFIX = "province-"
 
 
@@ -97,7 +104,7 @@ def read_query(params: Any, today: date) -> ReportQuery:
         errors.append(f"Không có loại kỳ “{kind}”; chọn ngày, tuần, tháng, quý hoặc tùy chọn.")
         kind = "month"
     by = params.get("by", "") if report in GROUPED else ""
-    if by and by not in GROUPINGS:
+    if by and by not in (CALL_GROUPING_LABELS if report == "calls" else GROUPINGS):
         errors.append(f"Không nhóm được theo “{by}”.")
         by = ""
     province = params.get("province", "")
@@ -132,6 +139,14 @@ def row_scope(user: User, province: str) -> RowScope:
     return RowScope(tickets=tickets, escalations=escalation_scope(user))
 
 
+def report_scope(user: User, report: str, province: str) -> RowScope:
+    """The calls report of a reader who sees everything counts every call (with no ticket
+    predicate); any other report, or one province, goes through row_scope."""
+    if report == "calls" and not province and user.role in SEES_EVERYTHING:
+        return RowScope()
+    return row_scope(user, province)
+
+
 def _today() -> date:
     from zoneinfo import ZoneInfo
 
@@ -142,7 +157,7 @@ def _build(settings: Settings, user: User, query: ReportQuery, period: Period, *
     unit_names = {unit.id: unit.name for unit in routing(settings).units.units}
     return build_report(
         get_engine(settings.database_url), query.report, period, query.by or None, targets=settings.report_targets, now=datetime.now(UTC),
-        unit_names=unit_names, scope=row_scope(user, query.province), drill=drill,
+        unit_names=unit_names, scope=report_scope(user, query.report, query.province), drill=drill,
     )  # fmt: skip
 
 
@@ -303,7 +318,8 @@ def options(user: User, query: ReportQuery) -> dict[str, Any]:
     return {
         "report": list(REPORT_LABELS.items()),
         "period": list(PERIOD_LABELS.items()),
-        "by": [("", "Không nhóm")] + [(g, HEADINGS[g]) for g in GROUPINGS],
+        "by": [("", "Không nhóm")] + [(g, HEADINGS[g]) for g in GROUPINGS]
+              + [(g, label) for g, label in CALL_GROUPING_LABELS.items() if g not in GROUPINGS],
         "province": provinces,
         "grouped": query.report in GROUPED,
     }

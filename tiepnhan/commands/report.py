@@ -1,4 +1,4 @@
-"""`tiepnhan report volume|quality|sla|workload|acceptance --from DATE --to DATE [--by ...] [--format ...] [--out FILE]`.
+"""`tiepnhan report volume|quality|sla|workload|acceptance|calls --from DATE --to DATE [--by ...] [--format ...] [--out FILE]`.
 
 Figures over the stored clocks (reports/, docs/reports.md); dates are days in Vietnam.
 """
@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # the reports are imported when the command runs, so the CLI 
 FORMATS = ("table", "json", "csv", "xlsx", "pdf")
 # For the help screen without importing the reports: reports.build.REPORTS and
 # reports.groups.GROUPINGS (tests/ops/test_startup.py checks they are the same).
-REPORTS = ("volume", "quality", "sla", "workload", "acceptance")
+REPORTS = ("volume", "quality", "sla", "workload", "acceptance", "calls")
 GROUPINGS = ("channel", "province", "unit", "type", "category", "day", "week", "month")
+CALL_GROUPINGS = ("day", "week", "month", "agent", "direction", "outcome")  # reports.calls.GROUPINGS (tests/calls/test_report_calls.py)
 
 
 def _write(report: Report, fmt: str, out: Path | None) -> None:
@@ -57,14 +58,14 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_command(
         ctx: typer.Context,
-        name: Annotated[str, typer.Argument(metavar="|".join(REPORTS), help="tên báo cáo: khối lượng, chất lượng, thời hạn, công việc theo người, nghiệm thu", show_default=False)],
+        name: Annotated[str, typer.Argument(metavar="|".join(REPORTS), help="tên báo cáo: khối lượng, chất lượng, thời hạn, công việc theo người, nghiệm thu, cuộc gọi tổng đài", show_default=False)],
         date_from: Annotated[str, typer.Option("--from", help="ngày đầu kỳ (YYYY-MM-DD, theo giờ Việt Nam)", show_default=False)],
         date_to: Annotated[str, typer.Option("--to", help="ngày cuối kỳ, tính cả ngày này", show_default=False)],
-        by: Annotated[str | None, typer.Option("--by", metavar="|".join(GROUPINGS), help="nhóm các dòng theo kênh, tỉnh/thành, đơn vị, loại bảo hiểm, phân loại, ngày, tuần hoặc tháng")] = None,
+        by: Annotated[str | None, typer.Option("--by", metavar="|".join(GROUPINGS), help="nhóm các dòng theo kênh, tỉnh/thành, đơn vị, loại bảo hiểm, phân loại, ngày, tuần hoặc tháng; báo cáo calls: day|week|month|agent|direction|outcome")] = None,
         fmt: Annotated[str, typer.Option("--format", metavar="|".join(FORMATS), help="định dạng: bảng trên màn hình, json, csv, xlsx hoặc pdf")] = "table",
         out: Annotated[Path | None, typer.Option("--out", help="ghi vào tệp này thay vì in ra")] = None,
     ) -> None:
-        """Báo cáo khối lượng (volume), chất lượng phục vụ (quality), thời hạn của đơn vị (sla), công việc theo người (workload), nghiệm thu (acceptance)."""
+        """Báo cáo khối lượng (volume), chất lượng phục vụ (quality), thời hạn của đơn vị (sla), công việc theo người (workload), nghiệm thu (acceptance), cuộc gọi tổng đài (calls)."""
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
         from reports.build import build_report
@@ -74,8 +75,9 @@ def register(app: typer.Typer) -> None:
 
         if name not in REPORTS:
             fail(f"không có báo cáo {name!r}; chọn một trong: {', '.join(REPORTS)}")
-        if by is not None and by not in GROUPINGS:
-            fail(f"không nhóm được theo {by!r}; chọn một trong: {', '.join(GROUPINGS)}")
+        groupings = CALL_GROUPINGS if name == "calls" else GROUPINGS
+        if by is not None and by not in groupings:
+            fail(f"không nhóm được theo {by!r}; chọn một trong: {', '.join(groupings)}")
         if fmt not in FORMATS:
             fail(f"không có định dạng {fmt!r}; chọn một trong: {', '.join(FORMATS)}")
         try:
