@@ -62,7 +62,7 @@ class Rule(BaseModel):
     to: str  # "province" or a unit id
     review: bool = True  # a coordinator approves before anything is sent
     priority: Priority = "normal"
-    sla_hours: float = Field(gt=0)
+    sla_hours: float | None = Field(None, gt=0)  # unset: the unit's, else the default (tickets/directory.py)
     # sla_hours in working hours of [business_calendar] (true) or clock hours (false); unset: as
     # the unit says, else as business_calendar.sla_in_business_hours says.
     sla_business_hours: bool | None = None

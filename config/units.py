@@ -24,6 +24,7 @@ _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
 # RFC 2606 section 2 and 3, RFC 6761 section 6: names that can never be a real destination.
 RESERVED_TLDS = ("example", "test", "invalid")
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+MAX_SLA_HOURS = 8760.0  # a year: more is a typing mistake
 
 
 @cache
@@ -56,6 +57,9 @@ class Unit(BaseModel):
     # Deadlines (sla_hours) of escalations to this unit in working hours of [business_calendar]
     # (true) or in clock hours (false); unset: as the rule says, else as business_calendar says.
     sla_business_hours: bool | None = None
+    # The unit's own deadline, in hours (issue 15), for escalations whose rule names none (and
+    # reroutes to it: tickets/escalations.py); unset: the default (tickets/directory.py).
+    sla_hours: float | None = Field(None, gt=0, le=MAX_SLA_HOURS)
 
     @model_validator(mode="before")
     @classmethod

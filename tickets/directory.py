@@ -16,6 +16,8 @@ from config.routing import RoutingRules, load_rules
 from config.settings import Settings
 from config.units import UnitDirectory, load_units
 
+# An escalation's deadline when neither its rule nor its unit names one (the model's default).
+DEFAULT_SLA_HOURS = 240.0
 KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "classifiers" / "data" / "keywords.toml"
 
 
@@ -23,6 +25,18 @@ KEYWORDS_FILE = Path(__file__).resolve().parent.parent / "classifiers" / "data" 
 class Routing:
     units: UnitDirectory
     rules: RoutingRules
+
+    def rule_sla_hours(self, rule_name: str | None) -> float | None:
+        rule = next((r for r in self.rules.rules if r.name == rule_name), None) if rule_name else None
+        return rule.sla_hours if rule is not None else None
+
+    def sla_hours(self, rule_name: str | None, unit_id: str) -> float:
+        """An escalation's deadline in hours: the rule's, else its unit's, else DEFAULT_SLA_HOURS."""
+        from_rule = self.rule_sla_hours(rule_name)
+        if from_rule is not None:
+            return from_rule
+        unit = self.units.get(unit_id)
+        return unit.sla_hours if unit is not None and unit.sla_hours is not None else DEFAULT_SLA_HOURS
 
     def sla_in_business_hours(self, rule_name: str | None, unit_id: str) -> bool | None:
         """Whether an escalation's sla_hours count working hours: as the rule that made it says,

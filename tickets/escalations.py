@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -19,6 +20,9 @@ from tickets.db import session_scope
 from tickets.escalation_models import AWAITING_REPLY, OPEN, READY_TO_SEND, Escalation, EscalationStatus
 from tickets.models import Message, Ticket, TicketStatus, ticket_reference, utcnow
 from tickets.store import add_event, set_status
+
+if TYPE_CHECKING:
+    from tickets.directory import Routing
 
 TOKEN_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read aloud or retyped safely
 TOKEN_LENGTH = 8
@@ -55,11 +59,14 @@ def create_escalation(
     rule: str | None,
     review_required: bool,
     priority: str,
-    sla_hours: float,
+    sla_hours: float | None,
     actor: str,
     reason: str | None = None,
 ) -> Escalation:
+    """`sla_hours`: the rule's or those given by hand; None: the unit's, else the default."""
     assert ticket.id is not None
+    if sla_hours is None:
+        sla_hours = _routing().sla_hours(rule, unit_id)
     now = utcnow()
     escalation = Escalation(
         ticket_id=ticket.id,
@@ -80,6 +87,13 @@ def create_escalation(
     session.flush()
     add_event(session, ticket.id, f"escalation_{escalation.status}", actor, escalation_id=escalation.id, unit=unit_id, rule=rule, reason=reason)
     return escalation
+
+
+def _routing() -> Routing:
+    from tickets.directory import routing
+    from tiepnhan import runtime
+
+    return routing(runtime.settings())
 
 
 def _load(session: Session, escalation_id: int) -> Escalation:
@@ -123,8 +137,14 @@ def reroute(engine: Engine, escalation_id: int, unit_id: str, actor: str, reason
         escalation.reply_token = new_reply_token(escalation.ticket_id)
         escalation.sent_at = escalation.due_at = escalation.reminded_at = escalation.next_attempt_at = None
         escalation.attempts, escalation.last_error = 0, None
+        # The deadline: the rule's hours stay; otherwise the new unit's own, when it has them.
+        directory = _routing()
+        new_unit = directory.units.get(unit_id)
+        if directory.rule_sla_hours(escalation.rule) is None and new_unit is not None and new_unit.sla_hours is not None:
+            escalation.sla_hours = new_unit.sla_hours
         session.add(escalation)
-        add_event(session, escalation.ticket_id, "escalation_rerouted", actor, escalation_id=escalation.id, unit=unit_id, previous_unit=previous, reason=reason)
+        add_event(session, escalation.ticket_id, "escalation_rerouted", actor, escalation_id=escalation.id, unit=unit_id, previous_unit=previous, reason=reason,
+                  sla_hours=escalation.sla_hours)
         return escalation
 
 
@@ -151,8 +171,9 @@ def reopen_failed(engine: Engine, escalation_id: int) -> Escalation:
         return escalation
 
 
-def escalate_by_hand(engine: Engine, ticket_id: int, unit_id: str, actor: str, reason: str | None, sla_hours: float, priority: str = "normal") -> Escalation:
-    """A coordinator escalates a ticket to a unit no rule chose (already approved)."""
+def escalate_by_hand(engine: Engine, ticket_id: int, unit_id: str, actor: str, reason: str | None, sla_hours: float | None = None, priority: str = "normal") -> Escalation:
+    """A coordinator escalates a ticket to a unit no rule chose (already approved); without
+    hours given, the unit's own, else the default."""
     with session_scope(engine) as session:
         ticket = lock_ticket(session, ticket_id)
         if ticket is None:
