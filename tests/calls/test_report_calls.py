@@ -121,6 +121,7 @@ def test_the_reports_page_shows_the_calls_report_over_the_readers_scope(calls_si
         assert {label: cells[0][0] for label, cells in shown.items()} == {"đã trả lời": "3", "gọi nhỡ": "1", "Tổng": "4"}
         assert all(href is None for cells in shown.values() for _, href in cells)  # calls are not tickets: no drill-down links
         assert '<option value="outcome" selected>' in page.text
+        assert 'src="data:image/svg+xml;base64,' in page.text  # its chart, drawn on the server
         data = manager.get("/reports", params={**params, "format": "json"}).json()
         assert data["report"] == "calls" and data["total"]["calls"] == 4 and data["total"]["with_summary"] == 2
         assert manager.get("/reports", params={**params, "format": "csv"}).headers["content-type"].startswith("text/csv")
