@@ -1,7 +1,8 @@
 """The operator's commands and the periodic scans at two database sizes (issue 16: no cost that
 grows with the database).
 
-    uv run python bench/bench_bigdb.py [SMALL LARGE] [--postgres]   (default 1000 1000000, SQLite)
+    uv run python bench/bench_bigdb.py [SMALL LARGE] [--postgres]   (default 1000 1000000, SQLite;
+                                                                   --postgres: on a throwaway PostgreSQL instead)
 
 Each database is built with core bulk inserts (tests/ops/bigdb.py, not the pipeline): N tickets,
 each with its raw item, message, thread key and event, one in ten escalated, and the same fixed
@@ -129,14 +130,15 @@ def measure(url: str, n: int, tmp: Path) -> dict[str, Any]:
 def postgres_url(tmp: Path) -> tuple[str, Any]:
     from tests.pg import start_postgres
 
+    tmp.chmod(0o755)  # initdb runs as the unprivileged postgres user when we are root (tests/pg.py)
     server = start_postgres(tmp / "pg")
-    return server.url(server.create_database()), server
+    return server.create_database(), server
 
 
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     small, large = (int(args[0]), int(args[1])) if len(args) >= 2 else (1_000, 1_000_000)
-    backends = ["sqlite", "postgresql"] if "--postgres" in sys.argv else ["sqlite"]
+    backends = ["postgresql"] if "--postgres" in sys.argv else ["sqlite"]
     for backend in backends:
         results = {}
         for n in (small, large):

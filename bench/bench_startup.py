@@ -3,7 +3,8 @@
 
     uv run python bench/bench_startup.py [--before PATH]
 
-Each command runs in a fresh interpreter, 5 times; the median wall time is printed. The database
+Each command runs in a fresh interpreter, 5 times; the median wall time and the median CPU
+time (user + system, which depends far less on the machine's other load) are printed. The database
 is a migrated SQLite file with one ticket (built here). With --before PATH (a `git worktree` of
 an earlier commit), the same commands are also run with that tree's code (PYTHONPATH), for the
 ratio before / now.
@@ -34,14 +35,32 @@ COMMANDS = [
 ]
 
 
-def wall(argv: list[str], env: dict[str, str], stdin: str) -> float:
-    runs = []
+def wall(argv: list[str], env: dict[str, str], stdin: str) -> tuple[float, float]:
+    """Median wall and CPU (user + system) seconds of REPEAT runs; CPU time depends far less on
+    what else the machine is running."""
+    walls, cpus = [], []
     for _ in range(REPEAT):
         began = time.perf_counter()
-        result = subprocess.run(argv, env=env, input=stdin.encode(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env.get("_CWD", REPO))
-        runs.append(time.perf_counter() - began)
-        assert result.returncode in (0, 1), (argv, result.stderr.decode()[-800:])  # status exits 1 with no source: unhealthy, fine
-    return statistics.median(runs)
+        process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env.get("_CWD", REPO))
+        _, err = process.communicate(stdin.encode())
+        walls.append(time.perf_counter() - began)
+        assert process.returncode in (0, 1), (argv, err.decode()[-800:])  # status exits 1 with no source: unhealthy, fine
+        cpus.append(_children_cpu_delta())
+    return statistics.median(walls), statistics.median(cpus)
+
+
+_last_children_cpu = 0.0
+
+
+def _children_cpu_delta() -> float:
+    """CPU seconds of the children reaped since the last call."""
+    global _last_children_cpu
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    delta, _last_children_cpu = total - _last_children_cpu, total
+    return delta
 
 
 BUILD = """
@@ -72,17 +91,18 @@ def main() -> None:
         before_env = base_env | {"TIEPNHAN_DATABASE_URL": f"sqlite:///{Path(directory) / 'before.db'}"}
         if before:
             build_with(before, before_env["TIEPNHAN_DATABASE_URL"])
-        baseline = wall([sys.executable, "-c", "pass"], base_env, "")
-        print(f"python -c pass (baseline): {baseline * 1000:.0f} ms (median of {REPEAT})\n")
-        header = f"  {'command':22} {'now (ms)':>9} {'- pass':>8} {'× pass':>7}"
-        print(header + (f" {'before (ms)':>12} {'before/now':>11}" if before else ""))
+        _children_cpu_delta()
+        baseline, baseline_cpu = wall([sys.executable, "-c", "pass"], base_env, "")
+        print(f"python -c pass (baseline): {baseline * 1000:.0f} ms wall, {baseline_cpu * 1000:.0f} ms CPU (median of {REPEAT})\n")
+        header = f"  {'command':22} {'wall ms':>8} {'× pass':>7} {'CPU ms':>7} {'× pass':>7}"
+        print(header + (f" {'before wall':>12} {'before CPU':>11} {'CPU before/now':>15}" if before else ""))
         for label, args, stdin in COMMANDS:
             argv = [sys.executable, "-c", "from tiepnhan.cli import main; main()", *args]
-            now = wall(argv, base_env | {"PYTHONPATH": str(REPO)}, stdin)
-            line = f"  {label:22} {now * 1000:9.0f} {(now - baseline) * 1000:8.0f} {now / baseline:7.1f}"
+            now, now_cpu = wall(argv, base_env | {"PYTHONPATH": str(REPO)}, stdin)
+            line = f"  {label:22} {now * 1000:8.0f} {now / baseline:7.1f} {now_cpu * 1000:7.0f} {now_cpu / baseline_cpu:7.1f}"
             if before:
-                old = wall(argv, before_env | {"PYTHONPATH": str(before), "_CWD": str(before)}, stdin)
-                line += f" {old * 1000:12.0f} {old / now:11.2f}"
+                old, old_cpu = wall(argv, before_env | {"PYTHONPATH": str(before), "_CWD": str(before)}, stdin)
+                line += f" {old * 1000:12.0f} {old_cpu * 1000:11.0f} {old_cpu / now_cpu:15.2f}"
             print(line, flush=True)
         print("\ntargets: every command < 500 ms, classify < 300 ms (wall, this machine, this moment)")
 
