@@ -103,10 +103,11 @@ def test_office_answer_is_recorded_like_an_emailed_reply_and_acknowledges(scenar
     response = office.post(f"/api/tickets/{found.hcm_ticket}/reply", json={"text": answer}, headers={"x-csrftoken": token})
     assert response.status_code == 201, response.text
     assert response.json()["escalation"]["status"] == "acknowledged"
+    reply_token = escalation_of(found.hcm_ticket).reply_token  # its own session: one at a time on SQLite's writer lock
     with session_scope(runtime.engine()) as session:
         message = session.get(Message, response.json()["message_id"])
         assert message is not None and message.ticket_id == found.hcm_ticket and answer in message.clean_text
-        assert message.reply_token == escalation_of(found.hcm_ticket).reply_token
+        assert message.reply_token == reply_token
         kinds = {(e.kind, e.actor) for e in session.query(TicketEvent).filter(TicketEvent.ticket_id == found.hcm_ticket)}  # type: ignore[arg-type]
     assert ("office_answered", "vp79") in kinds and ("escalation_acknowledged", "province-79") in kinds
     # The coordinator sees the answer on the ticket, marked as the unit's.
