@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012", metavar="PHIẾU")],
         text_file: Annotated[str, typer.Option("--text-file", metavar="TỆP", help="tệp văn bản UTF-8 chứa câu trả lời ('-': đọc từ đầu vào chuẩn)")],
         entry: Annotated[int | None, typer.Option("--entry", metavar="SỐ", help="số mục ngân hàng câu hỏi làm gốc cho câu trả lời")] = None,
-        mode: Annotated[str | None, typer.Option("--mode", metavar="CÁCH", help="cách trả lời: email, messenger, comment_public, comment_private, zalo (mặc định: theo kênh của phiếu)")] = None,
+        mode: Annotated[str | None, typer.Option("--mode", metavar="CÁCH", help="cách trả lời: email, messenger, comment_public, comment_private, zalo, portal (mặc định: theo kênh của phiếu)")] = None,
         as_name: Annotated[str | None, typer.Option("--as", metavar="TÊN", help="tên người trả lời (mặc định: TIEPNHAN_USER hoặc tên đăng nhập)")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="in kết quả dạng một dòng JSON")] = False,
     ) -> None:
