@@ -24,7 +24,7 @@ from tickets.normalized import NormalizedMessage
 from tickets.store import (
     StoredMessage,
     _apply_revision,  # the one definition of how an edit or a deletion changes a stored message
-    _jsonable,
+    message_row_values,
     save_blobs,
     sha256_hex,
     thread_key_of,
@@ -60,32 +60,7 @@ def load_raw_rows(session: Session, raw_ids: Sequence[int]) -> dict[int, RawRow]
 
 
 def message_row(raw: RawRow, message: NormalizedMessage) -> dict[str, Any]:
-    return {
-        "raw_item_id": raw.id,
-        "channel": message.channel.value,
-        "source": raw.source,
-        "external_id": message.external_id,
-        "direction": message.direction.value,
-        "sender_address": message.sender_address,
-        "sender_name": message.sender_name,
-        "subject": message.subject,
-        "clean_text": message.clean_text,
-        "full_text": message.full_text,
-        "sent_at": message.sent_at,
-        "received_at": raw.arrived_at,
-        "thread_key": thread_key_of(message),
-        "parent_keys": list(message.parent_keys),
-        "own_key": message.own_key,
-        "ticket_ref": message.ticket_ref,
-        "reply_token": message.reply_token,
-        "is_auto_reply": message.is_auto_reply,
-        "is_bounce": message.is_bounce,
-        "bounced_message_id": message.bounced_message_id,
-        "is_deleted": message.is_deleted,
-        "previous_texts": [],
-        "extra": _jsonable(message.extra),
-        "threaded": False,
-    }
+    return message_row_values(raw.id, raw.source, raw.arrived_at, message)
 
 
 @dataclass

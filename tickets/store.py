@@ -222,17 +222,13 @@ def thread_key_of(message: NormalizedMessage) -> str | None:
     return message.parent_keys[0] if message.parent_keys else message.own_key
 
 
-def store_message(session: Session, raw: RawItem, message: NormalizedMessage) -> StoredMessage:
-    """Store a normalized message once; a later version of it (an edit) updates the text."""
-    existing = session.exec(  # type: ignore[call-overload]
-        select(Message).where(Message.channel == message.channel.value, Message.external_id == message.external_id)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return StoredMessage(existing.id, is_new=False, changed=_apply_revision(session, existing, message))
-    row = {
-        "raw_item_id": raw.id,
+def message_row_values(raw_item_id: int | None, source: str, received_at: datetime, message: NormalizedMessage) -> dict[str, Any]:
+    """The column values of a new Message row for a normalized message (one place for the
+    single-item path and the batch path, tickets/message_batch.py)."""
+    return {
+        "raw_item_id": raw_item_id,
         "channel": message.channel.value,
-        "source": raw.source,
+        "source": source,
         "external_id": message.external_id,
         "direction": message.direction.value,
         "sender_address": message.sender_address,
@@ -241,7 +237,7 @@ def store_message(session: Session, raw: RawItem, message: NormalizedMessage) ->
         "clean_text": message.clean_text,
         "full_text": message.full_text,
         "sent_at": message.sent_at,
-        "received_at": raw.arrived_at,
+        "received_at": received_at,
         "thread_key": thread_key_of(message),
         "parent_keys": list(message.parent_keys),
         "own_key": message.own_key,
@@ -255,6 +251,16 @@ def store_message(session: Session, raw: RawItem, message: NormalizedMessage) ->
         "extra": _jsonable(message.extra),
         "threaded": False,
     }
+
+
+def store_message(session: Session, raw: RawItem, message: NormalizedMessage) -> StoredMessage:
+    """Store a normalized message once; a later version of it (an edit) updates the text."""
+    existing = session.exec(  # type: ignore[call-overload]
+        select(Message).where(Message.channel == message.channel.value, Message.external_id == message.external_id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return StoredMessage(existing.id, is_new=False, changed=_apply_revision(session, existing, message))
+    row = message_row_values(raw.id, raw.source, raw.arrived_at, message)
     inserted = insert_ignoring_duplicates(session, Message, [row], ["channel", "external_id"], "id")
     if not inserted:  # a concurrent worker stored it first
         existing_id = session.execute(
