@@ -138,3 +138,17 @@ def test_report_calls_counts_every_call_with_or_without_summary(cli: Cli, tmp_pa
     assert json.loads(other_day.output)["total"]["calls"] == 0
     wrong = CliRunner().invoke(app, ["report-calls", "--from", "2025-11-24", "--to", "2025-11-24", "--by", "tinh"])
     assert wrong.exit_code == 2 and "không nhóm được" in wrong.output
+
+
+def test_import_with_kind_calls_is_the_call_log_import(cli: Cli, tmp_path: Path) -> None:
+    header = ["call_id", "time", "caller", "summary", "duration"]
+    path = tmp_path / "k.csv"
+    path.write_bytes(as_csv(header, [["K-1", "2025-11-24 09:00", "0912000444", "Hỏi cấp lại thẻ BHYT bị mất.", "60"],
+                                     ["K-2", "2025-11-24 09:05", "0912000555", "", "15"]]))
+    result = CliRunner().invoke(app, ["import", "--kind", "calls", "--json", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert (summary["new_calls"], summary["new_messages"]) == (2, 1)
+    assert counts()[:2] == (2, 1)
+    wrong = CliRunner().invoke(app, ["import", "--kind", "faxes", str(path)])
+    assert wrong.exit_code != 0 and "messages hoặc calls" in wrong.output

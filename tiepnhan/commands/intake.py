@@ -88,11 +88,20 @@ def register(app: typer.Typer) -> None:
         paths: Annotated[list[Path], typer.Argument(help="tệp .eml, thư mục, thư mục Maildir, tệp mbox, tệp JSON của Graph API")],
         source: Annotated[str, typer.Option(help="tên nguồn ghi trên phiếu")] = "import",
         as_json: Annotated[bool, typer.Option("--json", help="in kết quả dạng một đối tượng JSON")] = False,
+        kind: Annotated[str, typer.Option("--kind", metavar="messages|calls", help="loại tệp: thư và tin nhắn (mặc định), hoặc calls cho nhật ký cuộc gọi của tổng đài (.csv, .xlsx; như import-calls)")] = "messages",
     ) -> None:
-        """Nhập thư và tin nhắn từ tệp thành phiếu."""
+        """Nhập thư và tin nhắn (hoặc nhật ký cuộc gọi, với --kind calls) từ tệp thành phiếu."""
+        if kind not in ("messages", "calls"):
+            fail(f"không có loại {kind!r}; chọn messages hoặc calls")
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             fail("không tìm thấy: " + ", ".join(missing))
+        if kind == "calls":
+            from tiepnhan.commands.calls import import_call_logs
+
+            if import_call_logs(ctx, paths, as_json)["errors"]:
+                raise typer.Exit(1)
+            return
         summary = run_import(load(ctx), paths, source, as_json)
         if summary.failures:
             raise typer.Exit(1)
