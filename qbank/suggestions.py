@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from qbank.models import BankEntryRow
-from qbank.index_cache import cached_index
-from qbank.retrieve import DEFAULT_THRESHOLD, BankIndex, Suggestion, suggest
 from qbank.store import all_entries
 from tickets.models import Message, Ticket
 from tickets.normalized import Direction
+
+if TYPE_CHECKING:  # retrieval (bm25s, numpy, scipy) loads only when something is published
+    from qbank.retrieve import BankIndex, Suggestion
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, int, int], BankIndex] = {}
@@ -40,6 +42,8 @@ def published_index(session: Session) -> BankIndex | None:
     with _lock:
         index = _cache.get(key)
     if index is None:
+        from qbank.index_cache import cached_index
+
         index = cached_index(all_entries(session, statuses=("published",)))
         with _lock:
             for old in [k for k in _cache if k[0] == url]:
@@ -69,6 +73,8 @@ def suggestions_for_ticket(session: Session, ticket_id: int, threshold: float | 
     index = published_index(session)
     if index is None:
         return []
+    from qbank.retrieve import DEFAULT_THRESHOLD, suggest
+
     found = suggest(
         index,
         message.subject or ticket.subject,

@@ -37,6 +37,7 @@ from tickets.models import RawItem, RawState, SourceHealth, utcnow
 from tiepnhan import runtime
 from tiepnhan.broker import remember
 from tiepnhan.locks import LeaseLost, guard_checkpoint_writes, holding, source_locks
+from tiepnhan.sources import SourceSpec, source_specs
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +46,7 @@ PERIODIC_QUEUE = "periodic"
 MAX_ERROR_LENGTH = 2_000
 
 
-# --- sources ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    name: str
-    kind: str  # "imap" | "facebook"
-    interval_seconds: float
-
-
-def source_specs(settings: Settings) -> list[SourceSpec]:
-    return [SourceSpec(m.name, "imap", m.poll_interval_seconds) for m in settings.mailboxes] + [
-        SourceSpec(p.name, "facebook", p.poll_interval_seconds) for p in settings.facebook_pages
-    ]
+# --- sources (SourceSpec, source_specs: tiepnhan/sources.py) -------------------------------
 
 
 def backoff_seconds(consecutive_errors: int, interval: float, cap: float) -> float:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from config.settings import Settings
 from tickets.db import session_scope
 from tickets.models import Message, RawItem, SourceHealth, TicketEvent, utcnow
+from tiepnhan.sources import source_specs  # not the scheduler: no broker or actors for a status
 
 QUEUES = ("pipeline", "poll", "periodic", "notify")
 DELAY_WINDOW = timedelta(hours=1)
@@ -115,8 +116,6 @@ def intake_delays(engine: Engine, since: datetime) -> dict[str, list[float]]:
 
 
 def source_statuses(settings: Settings, engine: Engine, now: datetime | None = None) -> list[SourceStatus]:
-    from tiepnhan.scheduler import source_specs  # the broker and actors load only when asked for
-
     now = now or utcnow()
     with session_scope(engine) as session:
         health = {h.source: h for h in session.execute(select(SourceHealth)).scalars()}

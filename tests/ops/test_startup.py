@@ -126,3 +126,98 @@ def test_the_names_on_the_help_screens_are_the_real_ones() -> None:
     from tiepnhan.commands import report
 
     assert report.REPORTS == tuple(REPORTS) and report.GROUPINGS == tuple(GROUPINGS)
+
+
+# What each database command must NOT load (issue 16): libraries and packages of other commands.
+# Checked in `sys.modules` after the command ran in a fresh interpreter on a small database.
+OTHER_COMMANDS = ("classifiers", "config.routing", "tickets.directory", "tiepnhan.scheduler", "tickets.actors", "dramatiq", "redis",
+                  "alembic", "pygal", "openpyxl", "fpdf", "httpx", "pyfacebook", "starlette", "jinja2", "uvicorn", "reports",
+                  "web", "bm25s", "numpy", "scipy")  # fmt: skip
+RANKING = ("qbank.retrieve", "qbank.index_cache", "bm25s", "numpy", "scipy")
+QUESTION = "Cho tôi hỏi thủ tục hưởng chế độ thai sản BHXH như thế nào?"
+COMPLAINT = "Tôi khiếu nại: cơ quan BHXH chậm giải quyết chế độ ốm đau của tôi đã ba tháng, rất bức xúc."
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """The names (packages with their submodules) that are in `modules`."""
+    return [name for name in names if name in modules or any(m.startswith(name + ".") for m in modules)]
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A migrated SQLite database with a question ticket (#1) and a complaint (#2), made by the
+    real pipeline; the environment that points tiepnhan at it."""
+    from tests.samples import sample_email
+    from tickets.models import Ticket
+    from tickets.pipeline import process_raw_item_now
+    from tickets.store import RawInput, save_raw_items
+
+    directory = tmp_path_factory.mktemp("startup")
+    url = f"sqlite:///{directory / 'small.db'}"
+    engine = get_engine(url)
+    migrate(engine)
+    for index, body in enumerate((QUESTION, COMPLAINT)):
+        raw = RawInput("hopthu", "email", f"<startup{index}@example.vn>", sample_email(index, subject="Gửi BHXH", body=body, id_prefix="su"))
+        (saved,) = save_raw_items(engine, [raw])
+        process_raw_item_now(engine, saved.raw_item_id, 1_000_000)
+    from tickets.db import session_scope
+
+    with session_scope(engine) as session:
+        assert [session.get(Ticket, i).category for i in (1, 2)] == ["question", "complaint"]  # type: ignore[union-attr]
+    dispose_engines()
+    return {"TIEPNHAN_DATABASE_URL": url, "TIEPNHAN_DATA_DIR": str(directory / "var")}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["status", "--json"], ["tickets"], ["tickets", "--json"], ["show", "2"], ["show", "1"]],
+    ids=lambda args: " ".join(args),
+)
+def test_a_database_command_loads_only_what_it_reads(small_db: dict[str, str], args: list[str]) -> None:
+    code, modules, out = run_probe(args, env=small_db)
+    assert code in (0, 1) and out, (args, out[-500:])  # status exits 1 with no source configured: unhealthy
+    assert "sqlalchemy" in modules  # the probe sees what the command really loaded
+    assert loaded(modules, OTHER_COMMANDS) == [], args
+    if args[0] != "show":
+        assert loaded(modules, ("qbank",)) == [], args
+    if args != ["tickets"] and args[0] != "show":  # nothing shown with a province's name
+        assert loaded(modules, ("vietnam_provinces",)) == [], args
+
+
+def test_show_of_a_complaint_loads_nothing_of_the_question_bank(small_db: dict[str, str]) -> None:
+    code, modules, out = run_probe(["show", "2"], env=small_db)
+    assert code == 0 and "TN-000002" in out
+    assert loaded(modules, ("qbank",)) == []
+
+
+def test_show_of_a_question_ranks_with_the_bank_only_when_something_is_published(small_db: dict[str, str], tmp_path: Path) -> None:
+    code, modules, out = run_probe(["show", "1"], env=small_db)
+    assert code == 0 and "Gợi ý từ ngân hàng câu hỏi" in out
+    assert loaded(modules, RANKING) == []  # an empty bank: nothing to rank, no ranking library
+
+    import shutil
+
+    from qbank.entry import BankEntry
+    from qbank.store import save_entry
+    from tickets.db import session_scope
+
+    url = f"sqlite:///{tmp_path / 'with-bank.db'}"
+    shutil.copy(small_db["TIEPNHAN_DATABASE_URL"].removeprefix("sqlite:///"), tmp_path / "with-bank.db")
+    engine = get_engine(url)
+    with session_scope(engine) as session:
+        save_entry(session, BankEntry("thai-san-1", "Thủ tục hưởng chế độ thai sản?", "Nộp hồ sơ cho đơn vị sử dụng lao động.", status="published"), "tuvan")
+    dispose_engines()
+    code, modules, out = run_probe(["show", "1"], env={**small_db, "TIEPNHAN_DATABASE_URL": url})
+    assert code == 0 and "Gợi ý từ ngân hàng câu hỏi" in out
+    assert loaded(modules, RANKING) != []  # the same probe sees the ranking once there is a bank
+
+
+def test_the_province_names_read_from_the_data_file_are_the_packages_own() -> None:
+    import vietnam_provinces
+    from vietnam_provinces import Province
+
+    from tickets.places import divisions_file, province_codes, province_name
+
+    assert divisions_file() == vietnam_provinces.NESTED_DIVISIONS_JSON_PATH
+    assert {code: province_name(code) for code in province_codes()} == {f"{int(p.code):02d}": p.name for p in Province.iter_all()}
+    assert len(province_codes()) == 34 and province_name("79") == "Thành phố Hồ Chí Minh" and province_name("99") == ""

@@ -69,16 +69,21 @@ def config_file(ctx: typer.Context) -> Path | None:
     return root.obj.get("config") if isinstance(root.obj, dict) else None
 
 
-def load(ctx: typer.Context, **overrides: Any) -> Settings:
-    """Read and validate the configuration, exiting with every mistake listed."""
+def load(ctx: typer.Context, *, check_routing: bool = True, **overrides: Any) -> Settings:
+    """Read and validate the configuration, exiting with every mistake listed.
+
+    `check_routing=False`: a command that only reads tickets (`tickets`, `show`, `status`) does
+    not load and validate the unit directory and routing rules (nor the province map they check
+    codes against); every command that routes, escalates or sends still does."""
     from config.settings import ConfigError, load_settings
     from tiepnhan import runtime
 
     try:
         settings = load_settings(config_file(ctx), **overrides)
-        from tickets.directory import routing
+        if check_routing:
+            from tickets.directory import routing
 
-        routing(settings)  # the unit directory and routing rules are validated at start too
+            routing(settings)  # the unit directory and routing rules are validated at start too
     except ConfigError as exc:
         err_console.print(f"[bold red]Cấu hình không hợp lệ[/] ({exc.origin}):", highlight=False)
         for problem in exc.problems:

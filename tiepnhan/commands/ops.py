@@ -241,7 +241,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="in dạng một đối tượng JSON")] = False) -> None:
         """Tình trạng: nguồn, độ trễ tiếp nhận, hàng đợi, tiến trình xử lý; thoát mã 1 khi có sự cố (dùng để kiểm tra sức khỏe)."""
-        settings = load(ctx)
+        settings = load(ctx, check_routing=False)
         engine = database(settings)
         from tiepnhan.status import collect
 

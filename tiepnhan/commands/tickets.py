@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Danh sách phiếu tiếp nhận."""
-        settings = load(ctx)
+        settings = load(ctx, check_routing=False)
         engine = database(settings)
         if status and status not in STATUS_LABELS:
             fail(f"trạng thái không hợp lệ: {status!r}; dùng một trong: {', '.join(STATUS_LABELS)}")
@@ -219,7 +219,7 @@ def register(app: typer.Typer) -> None:
 
         from tickets.models import Attachment, Message, ThreadKey, Ticket, TicketEvent, ticket_reference
 
-        settings = load(ctx)
+        settings = load(ctx, check_routing=False)
         engine = database(settings)
         ticket_id = parse_ticket_id(ticket)
         with read_session(engine) as session:
