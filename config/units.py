@@ -133,6 +133,12 @@ class UnitDirectory(BaseModel):
     def __contains__(self, unit_id: object) -> bool:
         return any(u.id == unit_id for u in self.units)
 
+    def name_of(self, unit_id: str) -> str | None:
+        """The unit's Vietnamese name ("BHXH Thành phố Hồ Chí Minh"), None when not in the
+        directory: the name lookup the labels take (tickets.labels.UnitNames)."""
+        unit = self.get(unit_id)
+        return unit.name if unit is not None else None
+
 
 def describe_list_error(error: dict[str, Any], data: dict[str, Any], list_key: str, name_key: str, path: Path | None = None) -> str:
     """One validation error as a line, naming the list entry it is in: "rules[2] (to-cao).to: …"."""
@@ -154,6 +160,17 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"không tìm thấy tệp: {path}"], str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"tệp {path} không phải TOML hợp lệ: {exc}"], str(path)) from None
+
+
+def read_unit_names(path: Path) -> dict[str, str]:
+    """Each unit's name by its id, read from the file without validating the directory: for a
+    read-only command that only prints names (`tiepnhan show`, which skips the validation at
+    start-up). A missing or broken file raises ConfigError as load_units does; an entry without
+    a text id and name is left out (its id is then shown as it is)."""
+    units = read_toml(path).get("units", [])
+    if not isinstance(units, list):
+        return {}
+    return {u["id"]: u["name"] for u in units if isinstance(u, dict) and isinstance(u.get("id"), str) and isinstance(u.get("name"), str) and u["name"].strip()}
 
 
 def load_units(path: Path) -> UnitDirectory:

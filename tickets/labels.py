@@ -7,7 +7,7 @@ a status or an event reads the same everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -191,11 +191,31 @@ def province_label(code: str | None) -> str:
     return f"{code} {name}" if name else code
 
 
+# A unit's Vietnamese name by its id (None when the directory has no such unit); the callers
+# pass one built from the unit directory (tickets/directory.py), so this module reads no file.
+UnitNames = Callable[[str], "str | None"]
+UNIT_FIELDS = frozenset({"unit", "previous_unit"})
+
+
+def unit_label(unit_id: str, unit_names: UnitNames | None = None) -> str:
+    """"BHXH Thành phố Hồ Chí Minh (province-79)": the name people read, the id beside it;
+    the id alone when the name is unknown."""
+    name = unit_names(unit_id) if unit_names is not None and unit_id else None
+    return f"{name} ({unit_id})" if name and name != unit_id else unit_id
+
+
+def actor_text(actor: str, unit_names: UnitNames | None = None) -> str:
+    """Who did it: "hệ thống", a unit (its name, as unit_label) or a user's name as it is."""
+    if actor in ("", "system"):
+        return ACTOR_SYSTEM
+    return unit_label(actor, unit_names)
+
+
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " và " + words[-1]
 
 
-def _value_text(key: str, value: Any, tz: str) -> str:
+def _value_text(key: str, value: Any, tz: str, unit_names: UnitNames | None = None) -> str:
     if isinstance(value, bool):
         return "có" if value else "không"
     if isinstance(value, datetime):
@@ -205,6 +225,8 @@ def _value_text(key: str, value: Any, tz: str) -> str:
             return format_time(datetime.fromisoformat(value), tz)
         except ValueError:
             return value
+    if key in UNIT_FIELDS and isinstance(value, str):
+        return unit_label(value, unit_names)
     if key == "by" and value == "unit":
         return "đơn vị"
     if key == "category":
@@ -224,9 +246,9 @@ def _value_text(key: str, value: Any, tz: str) -> str:
     if key in ("message_id", "escalation_id") and isinstance(value, int):
         return f"#{value}"
     if isinstance(value, Mapping):
-        return ", ".join(f"{EVENT_FIELDS.get(str(k), str(k))} {_value_text(str(k), v, tz)}" for k, v in value.items())
+        return ", ".join(f"{EVENT_FIELDS.get(str(k), str(k))} {_value_text(str(k), v, tz, unit_names)}" for k, v in value.items())
     if isinstance(value, list | tuple | set):
-        return ", ".join(_value_text(key, v, tz) for v in value)
+        return ", ".join(_value_text(key, v, tz, unit_names) for v in value)
     return str(value)
 
 
@@ -234,22 +256,23 @@ def event_label(kind: str) -> str:
     return EVENT_KINDS.get(kind, kind.replace("_", " "))
 
 
-def event_details(data: Mapping[str, Any], tz: str = TIMEZONE) -> str:
-    """"loại bảo hiểm: BHTN, BHXH; phân loại: phản ánh" — no Python reprs."""
+def event_details(data: Mapping[str, Any], tz: str = TIMEZONE, unit_names: UnitNames | None = None) -> str:
+    """"loại bảo hiểm: BHTN, BHXH; phân loại: phản ánh" — no Python reprs; a unit by its name
+    when `unit_names` knows it ("đơn vị: BHXH Thành phố Hồ Chí Minh (province-79)")."""
     parts = []
     for key, value in data.items():
         if value is None or value == [] or value == {} or value == "":
             continue
         if key in ("auto_reply", "bounce", "adopted", "permanent") and value is False:
             continue  # only what is true is worth saying
-        parts.append(f"{EVENT_FIELDS.get(key, key.replace('_', ' '))}: {_value_text(key, value, tz)}")
+        parts.append(f"{EVENT_FIELDS.get(key, key.replace('_', ' '))}: {_value_text(key, value, tz, unit_names)}")
     return "; ".join(parts)
 
 
-def describe_event(event: EventLike, tz: str = TIMEZONE) -> str:
+def describe_event(event: EventLike, tz: str = TIMEZONE, unit_names: UnitNames | None = None) -> str:
     """One event in a sentence: "Gắn nhãn (hệ thống) — loại bảo hiểm: BHXH; phân loại: phản ánh"."""
-    actor = ACTOR_SYSTEM if event.actor in ("", "system") else event.actor
-    details = event_details(event.data or {}, tz)
+    actor = actor_text(event.actor, unit_names)
+    details = event_details(event.data or {}, tz, unit_names)
     return f"{event_label(event.kind)} ({actor})" + (f" — {details}" if details else "")
 
 

@@ -252,6 +252,7 @@ def ticket_detail(session: Session, user: User, ticket: Ticket, directory: UnitD
 
     assignment = session.get(TicketAssignment, ticket_id)
     notes = list(session.execute(select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)).scalars())  # type: ignore[arg-type]
+    names = directory.name_of
     return {
         "assignee": assignment.assignee if assignment else "",
         "assignee_name": assignment.assignee if assignment else "",
@@ -275,7 +276,7 @@ def ticket_detail(session: Session, user: User, ticket: Ticket, directory: UnitD
         "split_choices": [(str(m.id), f"#{m.id} — {view.format_time(m.sent_at or m.received_at)} — {(m.clean_text or '')[:60]}") for m in messages[1:]],
         "escalations": [_escalation_view(e, directory, now) for e in escalations],
         "events": [
-            {"time_iso": ev.at.isoformat(), "time_text": view.format_time(ev.at), "actor": view.actor_label(ev.actor), "text": view.event_sentence(ev.kind, ev.data)}
+            {"time_iso": ev.at.isoformat(), "time_text": view.format_time(ev.at), "actor": view.actor_label(ev.actor, names), "text": view.event_sentence(ev.kind, ev.data, names)}
             for ev in events
         ],
         "suggested_unit": f"province-{ticket.province_code}" if ticket.province_code else "",

@@ -61,11 +61,12 @@ def tag_label(tag: str) -> str:
     return tag
 
 
-def event_sentence(kind: str, data: Mapping[str, Any]) -> str:
-    """"Duyệt chuyển xử lý — đơn vị: province-79; lý do: …" (who did it is shown beside it)."""
-    details = labels.event_details(data)
+def event_sentence(kind: str, data: Mapping[str, Any], unit_names: labels.UnitNames | None = None) -> str:
+    """"Duyệt chuyển xử lý — đơn vị: BHXH Thành phố Hồ Chí Minh (province-79); lý do: …" (who did
+    it is shown beside it)."""
+    details = labels.event_details(data, unit_names=unit_names)
     return labels.event_label(kind) + (f" — {details}" if details else "")
 
 
-def actor_label(actor: str) -> str:
-    return labels.ACTOR_SYSTEM if actor in ("", "system") else actor
+def actor_label(actor: str, unit_names: labels.UnitNames | None = None) -> str:
+    return labels.actor_text(actor, unit_names)

@@ -54,9 +54,18 @@ def nav_items(user: User | None, path: str) -> list[dict[str, Any]]:
     return [{"href": href, "label": label, "current": href == current} for href, label in items]
 
 
+def _unit_name(unit_id: str) -> str:
+    """The office user's unit as the header shows it: its name, the id beside it."""
+    from tickets.directory import routing
+    from tickets.labels import unit_label
+    from tiepnhan import runtime
+
+    return unit_label(unit_id, routing(runtime.settings()).units.name_of)
+
+
 def render(request: Request, template: str, context: dict[str, Any], user: User | None, status_code: int = 200) -> HTMLResponse:
     label = ""
     if user is not None:
-        label = f"{user.label} · {role_label(user.role)}" + (f" · {user.unit_id}" if user.unit_id else "")
+        label = f"{user.label} · {role_label(user.role)}" + (f" · {_unit_name(user.unit_id)}" if user.unit_id else "")
     extra = {"nav_items": nav_items(user, request.url.path), "flashes": take_flashes(request), "user_label": label}
     return render_template(request, template, {**extra, **context}, status_code=status_code)

@@ -275,10 +275,11 @@ def print_ticket(ticket: Ticket, messages: list[Message], attachments: list[Atta
             where = "tiêu đề" if evidence.get("field") == "subject" else "nội dung"
             console.print(f"    - {evidence_tag_label(str(evidence.get('tag', '')))}: «{evidence.get('phrase')}» ({where}, ký tự {evidence.get('start')}–{evidence.get('end')})", markup=False, highlight=False)
     console.print()
-    _print_escalations(ticket.id or 0)
+    unit_names = _unit_names()
+    _print_escalations(ticket.id or 0, unit_names)
     console.print("[bold]Nhật ký[/]")
     for event in events:
-        console.print(f"  {format_time(event.at)}  {describe_event(event)}", markup=False, highlight=False)
+        console.print(f"  {format_time(event.at)}  {describe_event(event, unit_names=unit_names.get)}", markup=False, highlight=False)
     console.print(f"Khoá luồng: {', '.join(keys)}", style="dim", markup=False, highlight=False)
 
 
@@ -298,9 +299,20 @@ def evidence_tag_label(tag: str) -> str:
     return tag
 
 
-def _print_escalations(ticket_id: int) -> None:
+def _unit_names() -> dict[str, str]:
+    """Each unit's name by its id in this run's units file (the labels' name lookup); read, not
+    validated: `show` starts without loading the directory (common.load's check_routing)."""
+    from pathlib import Path
+
+    from config.units import read_unit_names
+    from tiepnhan import runtime
+
+    return read_unit_names(Path(runtime.settings().units_file))
+
+
+def _print_escalations(ticket_id: int, unit_names: dict[str, str]) -> None:
     from tickets.escalations import list_escalations
-    from tickets.labels import escalation_status_label, format_time
+    from tickets.labels import escalation_status_label, format_time, unit_label
     from tiepnhan import runtime
 
     rows = list_escalations(runtime.engine(), ticket_id=ticket_id)
@@ -310,7 +322,7 @@ def _print_escalations(ticket_id: int) -> None:
     for e in rows:
         due = f", hạn {format_time(e.due_at)}" if e.due_at else ""
         problem = f" — {e.last_error}" if e.last_error else ""
-        console.print(f"  #{e.id} → {e.unit_id}: {escalation_status_label(e.status)}{due}{problem}", markup=False, highlight=False)
+        console.print(f"  #{e.id} → {unit_label(e.unit_id, unit_names.get)}: {escalation_status_label(e.status)}{due}{problem}", markup=False, highlight=False)
     console.print()
 
 
