@@ -27,6 +27,9 @@ class User(SQLModel, table=True):
     unit_id: str | None = Field(default=None, max_length=100)  # office users only
     password_hash: str | None = None  # None: cannot log in with a password (token only)
     disabled: bool = False
+    # A login session is valid while it carries this number: a password change or disabling the
+    # user moves it on, so every session opened before ends (web/auth.py checks it per request).
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=_tz())
     last_login_at: datetime | None = Field(default=None, sa_type=_tz())
 

@@ -128,6 +128,7 @@ def disable_user(engine: Engine, name: str) -> User:
     with session_scope(engine) as session:
         user = _require_user(session, name)
         user.disabled = True
+        user.session_epoch += 1  # every login session of the user ends
         session.add(user)
         for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars():  # type: ignore[arg-type]
             token.revoked = True
@@ -137,11 +138,14 @@ def disable_user(engine: Engine, name: str) -> User:
 
 
 def set_password(engine: Engine, name: str, password: str) -> User:
+    """A new password; every login session opened before ends (the returned user carries the
+    new session epoch: a web handler logs its own session in again with it)."""
     if problem := password_problem(password):
         raise UserError(problem)
     with session_scope(engine) as session:
         user = _require_user(session, name)
         user.password_hash = hash_password(password)
+        user.session_epoch += 1
         session.add(user)
         log.info("password set", extra={"user": name})
         return user

@@ -37,6 +37,9 @@ from web.secret import web_secret
 
 SESSION_COOKIE = "tiepnhan_session"
 SESSION_USER_KEY = "user_id"
+# The user's session_epoch when this session logged in: a password change or disabling the user
+# moves the user's epoch on, and a session carrying an older one is no longer anyone's.
+SESSION_EPOCH_KEY = "epoch"
 CSRF_COOKIE = "csrftoken"
 CSRF_FIELD = "csrftoken"  # the hidden form field
 CSRF_HEADER = "x-csrftoken"
@@ -126,12 +129,12 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-def _load_user(engine: Engine, user_id: Any) -> User | None:
-    if not isinstance(user_id, int):
+def _load_user(engine: Engine, user_id: Any, epoch: Any) -> User | None:
+    if not isinstance(user_id, int) or not isinstance(epoch, int):
         return None
     with session_scope(engine) as session:
         user = session.get(User, user_id)
-        return None if user is None or user.disabled else user
+        return None if user is None or user.disabled or user.session_epoch != epoch else user
 
 
 def current_user(request: Request) -> User | None:
@@ -145,7 +148,7 @@ def current_user(request: Request) -> User | None:
         token = bearer_token(request)
         user = user_for_token(engine, token) if token and request.url.path.startswith(API_PREFIX) else None
     else:
-        user = _load_user(engine, request.session.get(SESSION_USER_KEY))
+        user = _load_user(engine, request.session.get(SESSION_USER_KEY), request.session.get(SESSION_EPOCH_KEY))
     request.state.current_user = user
     return user
 
@@ -153,6 +156,7 @@ def current_user(request: Request) -> User | None:
 def log_in(request: Request, user: User) -> None:
     request.session.clear()  # a fresh session: nothing from before the login carries over
     request.session[SESSION_USER_KEY] = user.id
+    request.session[SESSION_EPOCH_KEY] = user.session_epoch
     request.state.current_user = user
 
 

@@ -44,6 +44,8 @@ ROUTES: dict[tuple[str, str], RouteRow] = {
     ("GET", "/login"): RouteRow(EVERYONE, public=True),
     ("POST", "/login"): RouteRow(EVERYONE, public=True),
     ("POST", "/logout"): RouteRow(EVERYONE, public=True),
+    ("GET", "/account/password"): RouteRow(STAFF),  # the user's own password form
+    ("POST", "/account/password"): RouteRow(EVERYONE, public=True),  # the caller's own account only (no target; anonymous: to /login)
     ("GET", "/static"): RouteRow(EVERYONE, public=True),
     # JSON API
     ("GET", "/api/tickets"): RouteRow(STAFF),

@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
 
     @users_app.command("disable")
     def disable_command(ctx: typer.Context, name: NameArgument) -> None:
-        """Khóa một người dùng và các mã truy cập API của người đó."""
+        """Khóa một người dùng: đăng xuất mọi phiên, thu hồi các mã truy cập API của người đó."""
         from access.users import UserError, disable_user
 
         settings = load(ctx)
@@ -98,11 +98,11 @@ def register(app: typer.Typer) -> None:
             disable_user(database(settings), name)
         except UserError as exc:
             fail(str(exc))
-        console.print(f"Đã khóa người dùng {escape(name)}; các mã truy cập API của người này không còn dùng được.", highlight=False)
+        console.print(f"Đã khóa người dùng {escape(name)}; mọi phiên đăng nhập trang web của người này đã bị đăng xuất, các mã truy cập API không còn dùng được.", highlight=False)
 
     @users_app.command("set-password")
     def set_password_command(ctx: typer.Context, name: NameArgument, password_env: PasswordEnv = None) -> None:
-        """Đặt mật khẩu mới (hỏi tại màn hình, hoặc --password-env)."""
+        """Đặt mật khẩu mới (hỏi tại màn hình, hoặc --password-env); mọi phiên đăng nhập cũ kết thúc."""
         from access.users import UserError, set_password
 
         settings = load(ctx)
@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
             set_password(database(settings), name, password)
         except UserError as exc:
             fail(str(exc))
-        console.print(f"Đã đặt mật khẩu mới cho {escape(name)}.", highlight=False)
+        console.print(f"Đã đặt mật khẩu mới cho {escape(name)}; mọi phiên đăng nhập trang web của người này đã bị đăng xuất.", highlight=False)
 
     @users_app.command("token")
     def token_command(ctx: typer.Context, name: NameArgument) -> None:
