@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 
-from classifiers.calibration import calibrate
+from classifiers.calibration import calibrate, province_confidence
 from classifiers.category import find_category, spam_score
 from classifiers.category_model import category_model
 from classifiers.fields import Field, read_fields
 from classifiers.insurance import longest_cues, tag_insurance
 from classifiers.lexicon import lexicon
-from classifiers.province import find_province
+from classifiers.province import ProvinceFeatures, find_province_with_features
 from classifiers.result import Classification, Evidence
 from classifiers.text import spaced
 
@@ -59,11 +59,12 @@ def _only_in_closing_lines(fields: list[Field], evidence: list[Evidence], provin
 def classify(subject: str | None, body: str, channel: str | None = None) -> Classification:
     """Tags with calibrated confidences (`classifiers.calibration`): 0.8 means right 8 times in 10
     on the labeled sets. A province's confidence is that of the province given; with no
-    province it stays the raw score."""
-    raw = classify_raw(subject, body, channel)
+    province it stays the raw score. The province's comes from what carries its risk
+    (`classifiers.province.ProvinceFeatures`: margin, kind of evidence, candidates, old names)."""
+    raw, features = classify_scored(subject, body, channel)
     confidence = {
         "insurance_types": calibrate("insurance_types", raw.confidence["insurance_types"]),
-        "province": calibrate("province", raw.confidence["province"]) if raw.province_code else raw.confidence["province"],
+        "province": province_confidence(features) if raw.province_code and features else raw.confidence["province"],
         "category": calibrate("category", raw.confidence["category"]),
     }
     return Classification(raw.insurance_types, raw.province_code, raw.category, raw.topics, confidence, raw.evidence)
@@ -72,6 +73,11 @@ def classify(subject: str | None, body: str, channel: str | None = None) -> Clas
 def classify_raw(subject: str | None, body: str, channel: str | None = None, use_model: bool = True) -> Classification:
     """The tags with the rules' raw scores as confidences (what the calibration is fitted on).
     `use_model=False` gives the rules alone."""
+    return classify_scored(subject, body, channel, use_model)[0]
+
+
+def classify_scored(subject: str | None, body: str, channel: str | None = None, use_model: bool = True) -> tuple[Classification, ProvinceFeatures | None]:
+    """`classify_raw`, with the features of the province given (None when none is)."""
     lex = lexicon()
     fields = read_fields(subject, body, lex)
     evidence: list[Evidence] = []
@@ -82,8 +88,8 @@ def classify_raw(subject: str | None, body: str, channel: str | None = None, use
         insurance = []
     if spam_score(fields, longest, evidence) >= SPAM_THRESHOLD:
         # Selling something (even "rút BHXH 1 lần" services): no insurance matter, no office.
-        return Classification([], None, "other", [], {"insurance_types": 0.8, "province": 0.8, "category": 0.8}, evidence)
-    province, province_confidence = find_province(fields, lex, evidence)
+        return Classification([], None, "other", [], {"insurance_types": 0.8, "province": 0.8, "category": 0.8}, evidence), None
+    province, province_score, features = find_province_with_features(fields, lex, evidence)
     category, category_confidence = find_category(fields, lex, insurance, topics, evidence)
     model = category_model() if use_model and category_confidence <= WEAK_CATEGORY else None
     if model is not None:
@@ -94,12 +100,12 @@ def classify_raw(subject: str | None, body: str, channel: str | None = None, use
     if province and category == "other" and (_only_in_signature(fields, evidence, province) or (not insurance and _only_in_closing_lines(fields, evidence, province))):
         # A thank-you or acknowledgement: the address under "Trân trọng," is the sender's, no matter's.
         evidence[:] = [item for item in evidence if item.tag != f"province:{province}"]
-        province, province_confidence = None, 0.8
+        province, province_score, features = None, 0.8, None
     return Classification(
         insurance_types=[t for t in INSURANCE_ORDER if t in insurance],
         province_code=province,
         category=category,  # type: ignore[arg-type]
         topics=topics,
-        confidence={"insurance_types": insurance_confidence, "province": province_confidence, "category": category_confidence},
+        confidence={"insurance_types": insurance_confidence, "province": province_score, "category": category_confidence},
         evidence=evidence,
-    )
+    ), features

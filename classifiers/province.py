@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 from classifiers.fields import Field, evidence_for, names_any, written_name
-from classifiers.lexicon import Lexicon, PlaceGroup
+from classifiers.lexicon import Lexicon, PlaceGroup, phrase_key
 from classifiers.result import Evidence
 from classifiers.text import fold, phrase_finder, spaced
 
@@ -135,6 +136,84 @@ def _capitalised_word(field: Field, index: int) -> bool:
 
 Mention = tuple[str, float, bool, Field, int, int]  # code, weight, elsewhere, field, first word, word after
 
+# What stands before a mention, for the confidence (not the score): an office that acts on the
+# matter, a hospital (often a place of incidental treatment), a company.
+OFFICE_BEFORE = {("bhxh",), ("buu", "dien"), ("ttyt",), ("chi", "nhanh"), ("trung", "tam"), ("co", "so"), ("khu", "vuc")}
+HOSPITAL_BEFORE = {("benh", "vien"), ("bv",)}
+OLD_DISTRICT_KINDS = {"district", "district_full", "city"}  # the pre-2025 districts and towns (vietnamadminunits)
+
+
+@dataclass(frozen=True)
+class ProvinceFeatures:
+    """What carries the risk of a province given, for the calibrated confidence
+    (`classifiers.calibration.province_confidence`). Shares are over the winner's mentions."""
+
+    margin: float  # 1 - second / best score: 1 when one province is named
+    strength: float  # the winner's score, capped at 4 and scaled to 0..1
+    candidates: int  # distinct provinces scored
+    acting_office: float  # after an office word: "BHXH Dĩ An", "bưu điện Sầm Sơn"
+    address: float  # after a locative ("ở", "tại", "huyện") or continuing an address
+    signature_only: bool  # every mention of the winner is under the closing line
+    company: float  # inside a few words after a company word
+    hospital: float  # after "bệnh viện", "BV"
+    old_province: float  # a pre-2025 province ("Bình Dương", "Quảng Nam") mapped by the gazetteer
+    old_district: float  # a pre-2025 district or town mapped by the gazetteer
+    elsewhere: float  # a hometown, a former workplace, a head office
+
+    def vector(self) -> tuple[float, ...]:
+        return (self.margin, self.strength, float(self.candidates - 1), self.acting_office, self.address, float(self.signature_only),
+                self.company, self.hospital, self.old_province, self.old_district, self.elsewhere)
+
+
+FEATURE_NAMES = ("margin", "strength", "extra_candidates", "acting_office", "address", "signature_only", "company", "hospital", "old_province", "old_district", "elsewhere")
+STRENGTH_CAP = 4.0
+
+
+PROVINCE_PREFIXES = ("tỉnh ", "thành phố ")
+
+
+def _age(group: PlaceGroup, lex: Lexicon) -> str:
+    """"old_province" for a pre-2025 province ("Bình Dương", "tỉnh Quảng Nam"), "old_district"
+    for a pre-2025 district or town ("Dĩ An"), else "current" (a province or ward of the 2025
+    map: "tỉnh Nghệ An" is a province of both)."""
+    kinds = {place.kind for place in group.places}
+    if kinds & {"province", "ward_full"}:
+        return "current"
+    if "old_province" in kinds:
+        names = {place.name.removeprefix(PROVINCE_PREFIXES[0]).removeprefix(PROVINCE_PREFIXES[1]) for place in group.places if place.kind == "old_province"}
+        current = any(place.kind == "province" for name in names for place in lex.places.get(phrase_key(name), ()))
+        return "current" if current else "old_province"
+    return "old_district" if kinds & OLD_DISTRICT_KINDS else "current"
+
+
+def _after_any(field: Field, start: int, phrases: set[tuple[str, ...]]) -> bool:
+    words = field.words
+    return any(tuple(words[max(0, start - size) : start]) in phrases for size in (1, 2))
+
+
+def _features(counted: list[tuple[str, float, Field, int, int]], kinds: list[tuple[str, bool, bool]], scores: dict[str, float], best_code: str) -> ProvinceFeatures:
+    ranked = sorted(scores.values(), reverse=True)
+    best, second = ranked[0], (ranked[1] if len(ranked) > 1 else 0.0)
+    won = [(mention, kind) for mention, kind in zip(counted, kinds, strict=True) if mention[0] == best_code]
+    n = len(won)
+
+    def share(test: object) -> float:
+        return round(sum(1 for item in won if test(item)) / n, 4)  # type: ignore[operator]
+
+    return ProvinceFeatures(
+        margin=round(1 - second / best, 4),
+        strength=round(min(best, STRENGTH_CAP) / STRENGTH_CAP, 4),
+        candidates=len(scores),
+        acting_office=share(lambda item: _after_any(item[0][2], item[0][3], OFFICE_BEFORE)),
+        address=share(lambda item: item[1][1]),
+        signature_only=all(field.start_of(start) >= field.signature_at for (_c, _w, field, start, _e), _k in won),
+        company=share(lambda item: any(word in COMPANY_FIRST_WORDS for word in item[0][2].words[max(0, item[0][3] - BEFORE_WINDOW) : item[0][3]])),
+        hospital=share(lambda item: _after_any(item[0][2], item[0][3], HOSPITAL_BEFORE)),
+        old_province=share(lambda item: item[1][0] == "old_province"),
+        old_district=share(lambda item: item[1][0] == "old_district"),
+        elsewhere=share(lambda item: item[1][2]),
+    )
+
 
 def _continues_address(previous: Mention, field: Field, start: int) -> bool:
     """The place follows the previous one with only punctuation between: one address
@@ -144,8 +223,16 @@ def _continues_address(previous: Mention, field: Field, start: int) -> bool:
 
 
 def find_province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[str | None, float]:
+    code, confidence, _features = find_province_with_features(fields, lex, evidence)
+    return code, confidence
+
+
+def find_province_with_features(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -> tuple[str | None, float, ProvinceFeatures | None]:
+    """The province, its raw score and, when a province is given, the features its calibrated
+    confidence is computed from."""
     scores: dict[str, float] = defaultdict(float)
     mentions: list[Mention] = []
+    kinds: list[tuple[str, bool, bool]] = []  # per mention: old or current name, locative or address, elsewhere
     for field in fields:
         reach = 0
         for index, (start, end, found) in enumerate(field.place_spans):
@@ -189,21 +276,23 @@ def find_province(fields: list[Field], lex: Lexicon, evidence: list[Evidence]) -
                 weight *= SIGNATURE_WEIGHT  # the sender's address under "Trân trọng,"
             # a hometown ("quê tôi ở …", but not "về quê ở …"), a former workplace or a head office
             elsewhere = names_any(before, ELSEWHERE_FINDER) or (" que " in before and " ve que " not in before)
-            if mentions and _continues_address(mentions[-1], field, start):
+            continues = bool(mentions) and _continues_address(mentions[-1], field, start)
+            if continues:
                 elsewhere = elsewhere or mentions[-1][2]  # "quê ở huyện Hải Hậu, Nam Định": the same hometown
             mentions.append((code, weight, elsewhere, field, start, end))
+            kinds.append((_age(group, lex), locative or continues, elsewhere))
     # Such places count little beside another place; named alone, they are the only location given.
     competing = any(not elsewhere for _c, _w, elsewhere, *_rest in mentions)
     counted = [(code, weight * ELSEWHERE_WEIGHT if elsewhere and competing else weight, field, start, end) for code, weight, elsewhere, field, start, end in mentions]
     for code, weight, *_where in counted:
         scores[code] += weight
     if not scores:
-        return None, 0.8
+        return None, 0.8, None
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     best_code, best = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
     if best < MIN_PROVINCE_SCORE or best < 1.25 * runner_up:
-        return None, 0.4
+        return None, 0.4, None
     evidence.extend(evidence_for(field, start, end, f"province:{code}", weight) for code, weight, field, start, end in counted if code == best_code)
     confidence = min(0.99, 0.5 + 0.15 * best) * (1 - runner_up / (best + runner_up))
-    return best_code, round(confidence, 2)
+    return best_code, round(confidence, 2), _features(counted, kinds, scores, best_code)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from classifiers import classify
-from classifiers.calibration import CALIBRATION_FILE, calibrate, calibration, interpolate
-from classifiers.classify import classify_raw
+from classifiers.calibration import CALIBRATION_FILE, calibrate, calibration, interpolate, province_confidence
+from classifiers.classify import classify_raw, classify_scored
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "build_calibration.py"
@@ -49,5 +49,7 @@ def test_classify_reports_the_calibrated_confidence() -> None:
     subject, body = "Khiếu nại chậm trả trợ cấp thất nghiệp", "Tôi ở phường Bến Thành, TP Hồ Chí Minh, nộp hồ sơ hưởng trợ cấp thất nghiệp đã 2 tháng chưa nhận được tiền."
     raw, result = classify_raw(subject, body), classify(subject, body)
     assert result.province_code is not None
-    for family in ("insurance_types", "province", "category"):
+    for family in ("insurance_types", "category"):
         assert result.confidence[family] == calibrate(family, raw.confidence[family])
+    _scored, features = classify_scored(subject, body)
+    assert features is not None and result.confidence["province"] == province_confidence(features)  # brief C2: from its features
