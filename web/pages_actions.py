@@ -31,7 +31,6 @@ ANSWERABLE = (*AWAITING_REPLY, EscalationStatus.ACKNOWLEDGED.value)  # an office
 OFFICE_OPEN_STATUSES = ANSWERABLE  # "not ours" and "resolved" likewise (tickets/actions.py checks again)
 MAX_TEXT = 10_000  # a note or an answer; longer is refused with a message, never cut silently
 MAX_LINE = 500  # a reason or a short note
-MANUAL_SLA_HOURS = 240.0
 SEND_OUTCOMES = {  # notifiers.delivery.Outcome → what the coordinator reads
     "sent": "Thư đã được gửi cho đơn vị.",
     "queued": "Thư sẽ đi trong thư tổng hợp hằng ngày của đơn vị.",
@@ -68,6 +67,23 @@ def number(form: FormData, name: str, what: str) -> int:
         return int(str(form.get(name, "")).strip())
     except ValueError:
         raise FormProblem(f"Hãy nhập {what} là một số.") from None
+
+
+def sla_hours(form: FormData, name: str) -> float | None:
+    """Hours given in the form, or None when left empty (the unit's hours, else the default,
+    apply: tickets.escalations.create_escalation)."""
+    from config.units import MAX_SLA_HOURS
+
+    value = str(form.get(name, "") or "").strip().replace(",", ".")
+    if not value:
+        return None
+    try:
+        hours = float(value)
+    except ValueError:
+        raise FormProblem("Hạn trả lời phải là một số giờ, ví dụ 48; hoặc để trống để theo hạn của đơn vị.") from None
+    if not 0 < hours <= MAX_SLA_HOURS:  # also refuses nan and inf
+        raise FormProblem(f"Hạn trả lời phải lớn hơn 0 và không quá {MAX_SLA_HOURS:g} giờ.")
+    return hours
 
 
 class Actions:
@@ -169,7 +185,8 @@ class Actions:
     async def escalate(self, request: Request) -> Response:
         def act(user: User, form: FormData, ticket_id: int) -> str:
             unit = self.pages.require_unit(text(form, "to", required=True, what="đơn vị nhận"))
-            escalation = escalate_by_hand(self.engine, ticket_id, unit, user.name, text(form, "note", what="lý do"), MANUAL_SLA_HOURS)
+            hours = sla_hours(form, "sla_hours")
+            escalation = escalate_by_hand(self.engine, ticket_id, unit, user.name, text(form, "note", what="lý do"), hours)
             return f"Đã chuyển {ticket_reference(ticket_id)} cho {self.pages.unit_label(unit)}. " + self._send(escalation.id or 0)
 
         return await self._ticket(request, Action.ESCALATE, act)

@@ -253,7 +253,9 @@ def register(app: typer.Typer) -> None:
         ticket: Annotated[str, typer.Argument(help="mã phiếu, ví dụ 12 hoặc TN-000012")],
         to: Annotated[str, typer.Option("--to", help="mã đơn vị, ví dụ province-79")],
         reason: Annotated[str | None, typer.Option(help="ghi chú gửi kèm cho đơn vị")] = None,
-        sla_hours: Annotated[float, typer.Option(min=1, help="hạn phản hồi, tính bằng giờ")] = 240.0,
+        sla_hours: Annotated[
+            float | None, typer.Option(min=1, help="hạn phản hồi, tính bằng giờ; bỏ trống: hạn của đơn vị, nếu không có thì 240 giờ")
+        ] = None,
         by: ByOption = None,
     ) -> None:
         """Chuyển một phiếu cho đơn vị theo chỉ định (gửi ngay)."""
