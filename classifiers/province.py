@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from classifiers.fields import Field, evidence_for, names_any, written_name
@@ -197,8 +198,8 @@ def _features(counted: list[tuple[str, float, Field, int, int]], kinds: list[tup
     won = [(mention, kind) for mention, kind in zip(counted, kinds, strict=True) if mention[0] == best_code]
     n = len(won)
 
-    def share(test: object) -> float:
-        return round(sum(1 for item in won if test(item)) / n, 4)  # type: ignore[operator]
+    def share(test: Callable[[tuple[tuple[str, float, Field, int, int], tuple[str, bool, bool]]], bool]) -> float:
+        return round(sum(1 for item in won if test(item)) / n, 4)
 
     return ProvinceFeatures(
         margin=round(1 - second / best, 4),
