@@ -37,6 +37,11 @@ COMMANDS = [
     ("classify (one line)", ["classify"], LINE),
 ]
 
+# What every command that reads the database imports however lazily it is written: Typer (and
+# the pydantic it converts arguments with), the typed configuration (pydantic-settings),
+# SQLAlchemy and the SQLModel models. Printed as the floor the database commands stand on.
+FLOOR = "import typer, typer._adapters, config.settings, tickets.db, tickets.models"
+
 
 def wall(argv: list[str], env: dict[str, str], stdin: str) -> tuple[float, float]:
     """Median wall and CPU (user + system) seconds of REPEAT runs; CPU time depends far less on
@@ -109,6 +114,8 @@ def main() -> None:
                 old, old_cpu = wall(argv, before_env | {"PYTHONPATH": str(before), "_CWD": str(before)}, stdin)
                 line += f" {old * 1000:12.0f} {old_cpu * 1000:11.0f} {old_cpu / now_cpu:15.2f}"
             print(line, flush=True)
+        floor, floor_cpu = wall([sys.executable, "-c", FLOOR], base_env | {"PYTHONPATH": str(REPO)}, "")
+        print(f"  {'floor (imports only)':22} {floor * 1000:8.0f} {floor / baseline:7.1f} {floor_cpu * 1000:7.0f} {floor_cpu / baseline_cpu:7.1f}   {FLOOR}")
         print("\ntargets: every command < 500 ms, classify < 300 ms (wall, this machine, this moment)")
 
 
