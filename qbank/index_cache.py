@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from qbank.entry import BankEntry, entry_to_mapping
-from qbank.retrieve import BankIndex, EntryReading, entry_text, index_of, read_entry
+from qbank.retrieve import BankIndex, EntryReading, EntryTokens, entry_text, entry_tokens, index_of_tokens, tokens_of_reading
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def _readings_path(directory: Path) -> Path:
     return directory / f"readings-{_rules_digest()[:32]}.readings"
 
 
-def _readings(directory: Path, entries: Sequence[BankEntry]) -> list[EntryReading]:
+def _readings(directory: Path, entries: Sequence[BankEntry]) -> list[EntryTokens]:
     """Each entry's reading: from the readings file when its text was read before, else read now;
     the file is rewritten with this bank's readings when any was new."""
     path = _readings_path(directory)
@@ -120,13 +120,15 @@ def _readings(directory: Path, entries: Sequence[BankEntry]) -> list[EntryReadin
         {key: value for key, value in stored.items() if isinstance(value, EntryReading)} if isinstance(stored, dict) else {}
     )
     keys = [reading_key(entry) for entry in entries]
-    readings = [known.get(key) or read_entry(entry) for key, entry in zip(keys, entries, strict=True)]
-    if any(key not in known for key in keys):
+    fresh = {key: entry_tokens(entry) for key, entry in zip(keys, entries, strict=True) if key not in known}
+    read = [fresh[key] if key in fresh else tokens_of_reading(known[key]) for key in keys]
+    if fresh:
         for old in directory.glob("readings-*.readings"):  # those of earlier rules
             if old != path:
                 old.unlink(missing_ok=True)
-        _write(path, dict(zip(keys, readings, strict=True)))
-    return readings
+        known.update((key, tokens.reading()) for key, tokens in fresh.items())
+        _write(path, {key: known[key] for key in keys})
+    return read
 
 
 def cached_index(entries: Sequence[BankEntry], cache_dir: Path | None = None) -> BankIndex:
@@ -136,6 +138,6 @@ def cached_index(entries: Sequence[BankEntry], cache_dir: Path | None = None) ->
     path = directory / f"{bank_key(entries)}.pickle"
     index = _read(path)
     if index is None or len(index.entries) != len(entries):
-        index = index_of(entries, _readings(directory, entries))
+        index = index_of_tokens(entries, _readings(directory, entries))
         _write(path, index)
     return index

@@ -18,10 +18,10 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache
 from itertools import compress
-from operator import and_
+from operator import and_, not_, or_
 from pathlib import Path
 
-from classifiers.fields import read_fields
+from classifiers.fields import Field, read_fields
 from classifiers.lexicon import lexicon
 from classifiers.text import fold, words_and_bounds
 
@@ -194,6 +194,17 @@ def _marked_forms(written: list[str]) -> list[str | None]:
     return [None if lowered.isascii() else lowered for lowered in (w.lower() for w in written)]
 
 
+def _marked_words(text: str, bounds: list[int], count: int) -> list[str | None]:
+    """_marked_forms of the first `count` words of the text (word i from bounds[2i] to
+    bounds[2i + 1]): sliced from the text lowered once, in C, when lowering keeps every offset
+    (the capital sigma, whose lower case depends on the next letter, is lowered word by word)."""
+    lowered = text.lower()
+    if len(lowered) != len(text) or "Σ" in text:
+        return _marked_forms([text[bounds[2 * i] : bounds[2 * i + 1]] for i in range(count)])
+    words = map(lowered.__getitem__, map(slice, bounds[0 : 2 * count : 2], bounds[1 : 2 * count : 2]))
+    return [None if word.isascii() else word for word in words]
+
+
 def _rewrite_forms(folded: list[str], marked: list[str | None], t: Terms) -> Forms:
     """_rewrite on forms."""
     starts = t.rewrite_starts
@@ -244,29 +255,39 @@ def _folded_stop_or_break() -> frozenset[str]:
 def _tokens_of_forms(folded: list[str], marked: list[str | None], t: Terms) -> list[str]:
     """The tokens tokens_of gives for the same words, grouped by kind instead of word by word
     (the ranking counts tokens; their order changes nothing)."""
+    # Every step is a map or compress over the whole list (run in C: the bank's answers are
+    # most of a cold build's words), none a Python loop per word.
     folded_stop, marked_stop = _folded_stop_or_break(), t.marked_stopwords
-    keep = [f not in folded_stop and m not in marked_stop for f, m in zip(folded, marked, strict=True)]
+    keep = list(map(not_, map(or_, map(folded_stop.__contains__, folded), map(marked_stop.__contains__, marked))))
     both = list(map(and_, keep, keep[1:]))  # words i and i + 1 are both kept: a bigram
     out = list(compress(folded, keep))
     out += filter(None, compress(marked, keep))
-    out += [a + BIGRAM_JOIN + b for a, b in compress(zip(folded, folded[1:]), both)]
+    out += map(BIGRAM_JOIN.join, compress(zip(folded, folded[1:]), both))
     forms = [m or f for f, m in zip(folded, marked, strict=True)]
-    out += [a + BIGRAM_JOIN + b for a, b, ma, mb in compress(zip(forms, forms[1:], marked, marked[1:]), both) if ma or mb]
+    has_marks = list(map(bool, marked))  # None: no marks; a marked form is never empty
+    marked_bigram = map(and_, both, map(or_, has_marks, has_marks[1:]))  # both kept, one with marks
+    out += map(BIGRAM_JOIN.join, compress(zip(forms, forms[1:]), marked_bigram))
     return out
 
 
 def question_tokens(text: str) -> list[str]:
     """tokens_of(read_words(None, text)) as a multiset: an entry's question and phrasings read
     as a message (greeting line, closing and signature cut, concepts added)."""
+    return question_tokens_of_fields(read_fields(None, text, lexicon()))
+
+
+def question_tokens_of_fields(fields: list[Field]) -> list[str]:
+    """question_tokens of the text these fields were read from (read_fields(None, text, ...)):
+    the caller reads them once for this and for the classifier's topics."""
     t = terms()
     folded_out: list[str] = []
     marked_out: list[str | None] = []
-    for field in read_fields(None, text, lexicon()):
+    for field in fields:
         end = field.closing_at if field.name == "body" else len(field.text)
         bounds = field.bounds
         count = bisect_left(bounds[0::2], end)  # the words starting before the closing
         folded = field.words[:count]
-        marked = _marked_forms([field.text[bounds[2 * i] : bounds[2 * i + 1]] for i in range(count)])
+        marked = _marked_words(field.text, bounds, count)
         first_line_end = field.text.find("\n") if "\n" in field.text else len(field.text)
         if field.name == "body" and first_line_end < len(field.text):
             line_words = sum(1 for i in range(count) if bounds[2 * i + 1] <= first_line_end)
@@ -284,7 +305,7 @@ def answer_tokens(text: str) -> list[str]:
     """tokens_of(read_bank_words(text)) as a multiset."""
     text = unicodedata.normalize("NFC", text)
     folded, bounds = words_and_bounds(fold(text))
-    marked = _marked_forms([text[a:b] for a, b in zip(bounds[0::2], bounds[1::2])])  # bounds end with the text's length
+    marked = _marked_words(text, bounds, len(folded))
     shorthand = lexicon().shorthand
     if not shorthand.keys().isdisjoint(folded):
         expanded_folded: list[str] = []

@@ -9,17 +9,23 @@ that ranking; the best entry's score is that confidence (see docs/qbank.md).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Literal
 
 import bm25s
 import numpy as np
 
-from classifiers.classify import classify
+from classifiers.category import spam_score
+from classifiers.classify import SPAM_THRESHOLD, classify
+from classifiers.fields import Field, read_fields
+from classifiers.insurance import longest_cues, tag_insurance
+from classifiers.lexicon import lexicon
 from qbank.confidence import Calibrator, query_features, shipped_calibrator
 from qbank.entry import BankEntry
-from qbank.represent import BIGRAM_JOIN, Word, answer_tokens, has_phrase, is_stopword, match_keys, question_tokens, read_words, signal_phrases, tokens_of
+from qbank.represent import BIGRAM_JOIN, Word, answer_tokens, has_phrase, is_stopword, match_keys, question_tokens_of_fields, read_words, signal_phrases, tokens_of
 
 # The prior: an entry of an insurance type the message names, or of a topic the classifier
 # found in both, is scored higher; an entry of another insurance type lower.
@@ -76,8 +82,17 @@ class Ranker:
 
     @classmethod
     def of(cls, corpus: list[list[str]]) -> Ranker:
+        documents = [tokens or [""] for tokens in corpus]  # "": bm25s's token of an empty entry
+        # bm25s is given token ids and their vocabulary (its documented (ids, vocab) input)
+        # rather than strings: its own vocabulary and id conversion are Python loops over every
+        # token (830,000 answer tokens for 2,000 entries); here one pass in C gives each token
+        # its id, the next free one when it is new (a defaultdict counting). The ids only name
+        # the matrix's columns: the scores are the same.
+        numbering: defaultdict[str, int] = defaultdict(count().__next__)
+        ids = [list(map(numbering.__getitem__, tokens)) for tokens in documents]
+        vocab = dict(numbering)  # bm25s looks query tokens up in it: no more insertions
         bm25 = bm25s.BM25()
-        bm25.index([tokens or [""] for tokens in corpus], show_progress=False)
+        bm25.index((ids, vocab), show_progress=False)
         # A token's document frequency is the number of entries in its column of bm25s's
         # sparse matrix (one per entry holding it); "" (bm25s's token of an empty entry) is none.
         per_column = np.diff(bm25.scores["indptr"])
@@ -154,29 +169,62 @@ class EntryReading:
     topics: tuple[str, ...]
 
 
+def topics_of_fields(fields: list[Field]) -> tuple[str, ...]:
+    """classify(None, text).topics of the text these fields were read from: the topics of
+    classifiers.classify_raw, none when its selling-phrase rule calls the text spam (the only
+    rule there that changes topics; tests/qbank/test_bank_reading.py compares both on every
+    entry and query). The entry's fields are read once for its tokens and its topics."""
+    lex = lexicon()
+    longest = longest_cues(fields)
+    _types, topics, _confidence = tag_insurance(fields, lex, [], longest)
+    return () if spam_score(fields, longest, []) >= SPAM_THRESHOLD else tuple(topics)
+
+
+@dataclass(frozen=True)
+class EntryTokens:
+    """An entry's reading as lists (what the index is built from; EntryReading is its stored form)."""
+
+    question: list[str]
+    answer: list[str]
+    topics: tuple[str, ...]
+
+    def reading(self) -> EntryReading:
+        return EntryReading(" ".join(self.question), " ".join(self.answer), self.topics)
+
+
+def entry_tokens(entry: BankEntry) -> EntryTokens:
+    fields = read_fields(None, entry_text(entry), lexicon())
+    return EntryTokens(question_tokens_of_fields(fields), answer_tokens(entry.answer), topics_of_fields(fields))
+
+
 def read_entry(entry: BankEntry) -> EntryReading:
-    text = entry_text(entry)
-    return EntryReading(" ".join(question_tokens(text)), " ".join(answer_tokens(entry.answer)), tuple(classify(None, text).topics))
+    return entry_tokens(entry).reading()
 
 
 def _split(tokens: str) -> list[str]:
     return tokens.split(" ") if tokens else []
 
 
-def index_of(entries: Sequence[BankEntry], readings: Sequence[EntryReading]) -> BankIndex:
-    """The index of the entries, each read as `readings` says (same order)."""
-    questions = [_split(r.question_tokens) for r in readings]
-    answers = [_split(r.answer_tokens) for r in readings]
+def tokens_of_reading(reading: EntryReading) -> EntryTokens:
+    return EntryTokens(_split(reading.question_tokens), _split(reading.answer_tokens), reading.topics)
+
+
+def index_of_tokens(entries: Sequence[BankEntry], read: Sequence[EntryTokens]) -> BankIndex:
+    """The index of the entries, each read as `read` says (same order)."""
     indexed = [
-        IndexedEntry(entry, " ".join(set(q).union(a)), frozenset(r.topics))
-        for entry, r, q, a in zip(entries, readings, questions, answers, strict=True)
+        IndexedEntry(entry, " ".join(set(r.question).union(r.answer)), frozenset(r.topics)) for entry, r in zip(entries, read, strict=True)
     ]
-    return BankIndex(indexed, Ranker.of(questions), Ranker.of(answers))
+    return BankIndex(indexed, Ranker.of([r.question for r in read]), Ranker.of([r.answer for r in read]))
+
+
+def index_of(entries: Sequence[BankEntry], readings: Sequence[EntryReading]) -> BankIndex:
+    """The index of the entries, each read as the stored `readings` say (same order)."""
+    return index_of_tokens(entries, [tokens_of_reading(r) for r in readings])
 
 
 def build_index(entries: Sequence[BankEntry]) -> BankIndex:
     """Index the entries given (callers choose which statuses to pass)."""
-    return index_of(entries, [read_entry(entry) for entry in entries])
+    return index_of_tokens(entries, [entry_tokens(entry) for entry in entries])
 
 
 def _matched_words(words: list[Word], tokens: frozenset[str]) -> tuple[str, ...]:

@@ -13,9 +13,12 @@ import pytest
 
 from qbank.entry import BankEntry
 from qbank.index_cache import cached_index
-from qbank.retrieve import BankIndex, IndexedEntry, Ranker, build_index, entry_text, suggest
+from qbank.retrieve import BankIndex, IndexedEntry, Ranker, build_index, entry_text, entry_tokens, suggest, topics_of_fields
 from qbank.represent import answer_tokens, question_tokens, read_bank_words, read_words, tokens_of
 from classifiers.classify import classify
+from classifiers.fields import read_fields
+from classifiers.insurance import longest_cues, tag_insurance
+from classifiers.lexicon import lexicon
 
 from .conftest import DATA
 
@@ -29,6 +32,12 @@ EDGE_TEXTS = (
     "Tôi có bầu 5 tháng, công ty nợ BHXH thì có được thai sản không?\n\n> On Mon, someone wrote:\n> trích dẫn cũ",
     "",
     "ạ ạ ạ",
+    # Letters whose lower case is not one letter for one ("İ" → "i̇") or depends on the next
+    # letter (final sigma): the entry reader lowers the whole text at once only without them.
+    "ΣΟΦΙΑ ΣΑΣ đóng BHXH ở İstanbul",
+    "ΣΟΦΙΑ đóng BHXH",
+    # Selling phrases: the classifier keeps no topic of an advertisement.
+    "Nhận làm dịch vụ rút BHXH 1 lần nhanh gọn, bao đậu, giá rẻ, liên hệ zalo 0912345678 để được tư vấn miễn phí, cam kết hoàn tiền",
 )
 
 
@@ -55,6 +64,27 @@ def test_question_tokens_are_the_message_readers(texts: list[str]) -> None:
 def test_answer_tokens_are_the_bank_readers(texts: list[str]) -> None:
     differing = [text[:60] for text in texts if Counter(answer_tokens(text)) != Counter(tokens_of(read_bank_words(text)))]
     assert differing == []
+
+
+def test_topics_read_from_the_entrys_fields_are_the_classifiers(texts: list[str]) -> None:
+    """An entry's fields are read once for its tokens and its topics (qbank.retrieve.topics_of_fields):
+    the topics must be classify()'s."""
+    lex = lexicon()
+    differing = [text[:60] for text in texts if topics_of_fields(read_fields(None, text, lex)) != tuple(classify(None, text).topics)]
+    assert differing == []
+    advert = EDGE_TEXTS[-1]
+    fields = read_fields(None, advert, lex)
+    assert tag_insurance(fields, lex, [], longest_cues(fields))[1]  # the insurance rules alone find a topic …
+    assert topics_of_fields(fields) == ()  # … which the spam rule takes away, as classify() does
+    assert sum(1 for text in texts if topics_of_fields(read_fields(None, text, lex))) > len(texts) // 3
+
+
+def test_an_entry_read_once_is_read_as_each_reader_reads_it(sample_bank: list[BankEntry]) -> None:
+    for entry in sample_bank:
+        read = entry_tokens(entry)
+        assert Counter(read.question) == Counter(question_tokens(entry_text(entry)))
+        assert Counter(read.answer) == Counter(answer_tokens(entry.answer))
+        assert read.topics == tuple(classify(None, entry_text(entry)).topics)
 
 
 def _reference_index(entries: list[BankEntry]) -> BankIndex:

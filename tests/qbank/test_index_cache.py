@@ -48,17 +48,17 @@ def test_a_damaged_cache_file_is_rebuilt(sample_bank: list[BankEntry], tmp_path:
 
 
 def _counting_reads(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
-    """The real qbank.retrieve.read_entry, recording which entries it reads."""
+    """The real qbank.retrieve.entry_tokens, recording which entries it reads."""
     import qbank.index_cache
 
     read: list[str] = []
-    real = qbank.index_cache.read_entry
+    real = qbank.index_cache.entry_tokens
 
     def reading(entry: BankEntry):  # type: ignore[no-untyped-def]
         read.append(entry.id)
         return real(entry)
 
-    monkeypatch.setattr(qbank.index_cache, "read_entry", reading)
+    monkeypatch.setattr(qbank.index_cache, "entry_tokens", reading)
     return read
 
 
