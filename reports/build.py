@@ -50,7 +50,8 @@ def build_report(
             tickets = rows.load_tickets(session, period, scope)
             progress("đọc chuyển xử lý")
             escalations, overdue = rows.load_escalations(session, period, scope), rows.load_overdue_escalations(session, now, scope)
-            return quality_report(tickets, escalations, overdue, period, by, targets, now, unit_names)
+            auto_answered = rows.load_auto_answered(session, period, scope)
+            return quality_report(tickets, escalations, overdue, period, by, targets, now, unit_names, auto_answered=auto_answered)
         if name == "sla":
             progress("đọc chuyển xử lý")
             return sla_report(rows.load_escalations(session, period, scope), rows.load_overdue_escalations(session, now, scope), period, unit_names)

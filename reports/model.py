@@ -15,7 +15,7 @@ class Column:
 
 
 # Figures that are shares (0..1): shown as percentages.
-SHARE_FIGURES = frozenset({"share", "target_share", "sla_attainment", "spam_share", "first_response_within_target", "resolution_within_target"})
+SHARE_FIGURES = frozenset({"share", "target_share", "sla_attainment", "spam_share", "first_response_within_target", "resolution_within_target", "auto_answered_share"})
 TOTAL = "*"  # the cell key of the total row
 NOT_KNOWN = "~"  # the cell key of the row of tickets with no value for the grouping
 

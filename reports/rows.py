@@ -134,6 +134,17 @@ def load_tickets(session: Session, period: Period, scope: RowScope = EVERYTHING)
     return [_ticket_row(values, units) for values in session.execute(query)]
 
 
+def load_auto_answered(session: Session, period: Period, scope: RowScope = EVERYTHING) -> frozenset[int]:
+    """Tickets opened in the period that an automatic answer was sent to (answer.ticket_id and
+    answer.status are indexed; automatic answers are few beside the tickets)."""
+    from tickets.answer_models import Answer, AnswerStatus
+
+    begin, end = period.utc_bounds()
+    opened = select(Ticket.id).where(Ticket.created_at >= begin, Ticket.created_at < end, *scope.on_tickets())  # type: ignore[arg-type, operator]
+    query = select(Answer.ticket_id).where(Answer.status == AnswerStatus.SENT.value, Answer.automatic.is_(True), Answer.ticket_id.in_(opened)).distinct()  # type: ignore[arg-type, attr-defined]
+    return frozenset(session.execute(query).scalars())
+
+
 def load_open_tickets(session: Session) -> list[TicketRow]:
     """Every ticket still open now (the backlog), by the status index."""
     condition = Ticket.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]

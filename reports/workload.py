@@ -1,4 +1,5 @@
-"""Workload per person: tickets handled, answers sent, decisions taken, time to first action."""
+"""Workload per person: tickets handled, answers sent, decisions taken, time to first action;
+the automatic answers (the question bank answering by itself) as their own row, after the people."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from tickets.business_time import BusinessCalendar, business_minutes
 from tickets.clocks import ANSWER_EVENTS
 
 DECISION_KINDS = ("escalation_approved", "escalation_rerouted", "escalation_rejected", "escalation_resolved", "escalated_by_hand", "tags_corrected", "status_changed")
+
+# The actor of the automatic answers' events (qbank/auto_reply_stage.py AUTHOR): not a person.
+AUTOMATIC_ACTOR = "auto"
+AUTOMATIC_LABEL = "Trả lời tự động"
 
 # Figures whose tickets are read only for a drill-down (build_report(..., drill=True)).
 ON_DEMAND_FIGURES = ("tickets_handled", "answers_sent", "decisions")
@@ -45,10 +50,10 @@ def workload_report(
             stored = ticket.first_action_business_minutes  # kept by the clock; computed for older rows
             waits[ticket.first_action_by].append(stored if stored is not None else business_minutes(ticket.opened_at, ticket.first_action_at, calendar))
     rows: list[dict[str, Any]] = []
-    for person in sorted(set(counts) | set(waits)):
+    for person in sorted(set(counts) | set(waits), key=lambda actor: (actor == AUTOMATIC_ACTOR, actor)):
         kinds = counts[person].kinds if person in counts else {}
         rows.append({
-            "group": person, "label": person, "tickets_handled": counts[person].tickets if person in counts else 0,
+            "group": person, "label": AUTOMATIC_LABEL if person == AUTOMATIC_ACTOR else person, "tickets_handled": counts[person].tickets if person in counts else 0,
             "answers_sent": sum(n for kind, n in kinds.items() if kind in ANSWER_EVENTS),
             "decisions": sum(n for kind, n in kinds.items() if kind in DECISION_KINDS),
             "first_actions": len(waits[person]), "first_action_median_h": hours(median(waits[person])),
