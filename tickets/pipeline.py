@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from ingest.registry import ParseContext, parser_for
 from tickets.db import session_scope
+from tickets.event_batch import batched_events
 from tickets.message_batch import CHUNK, load_raw_rows, mark_failed, store_message_batch
 from tickets.models import Message, RawItem, RawState, Ticket, TicketStatus, utcnow
 from tickets.store import add_event, describe_error, record_raw_failure
@@ -91,7 +92,7 @@ def normalize_and_thread(engine: Engine, raw_item_ids: Sequence[int], max_attach
     A parser error, or a row the database refuses, quarantines that item alone."""
     ids = sorted(set(raw_item_ids))
     outcome = IntakeOutcome()
-    with session_scope(engine) as session:
+    with session_scope(engine) as session, batched_events(session):  # events and clocks written once per batch
         rows = load_raw_rows(session, ids)
         outcome.retry_raw.update({i: LookupError(f"raw item {i} does not exist") for i in ids if i not in rows})
         parsed = []
@@ -123,7 +124,7 @@ def normalize_and_thread(engine: Engine, raw_item_ids: Sequence[int], max_attach
 
 def thread_messages(engine: Engine, message_ids: Sequence[int]) -> IntakeOutcome:
     """Thread stored messages (those normalized but not yet threaded: reconcile, a retry)."""
-    with session_scope(engine) as session:
+    with session_scope(engine) as session, batched_events(session):
         threaded = _thread_in_session(session, sorted(set(message_ids)))
     _finish_unit_replies(engine, threaded)
     return IntakeOutcome(to_classify=threaded.to_classify, retry_messages=threaded.failed)
@@ -316,7 +317,7 @@ def classify_and_route(engine: Engine, ticket_ids: Sequence[int]) -> RouteOutcom
 
     ids = sorted(set(ticket_ids))  # row locks (PostgreSQL) always taken in the same order
     outcome = RouteOutcome()
-    with session_scope(engine) as session:
+    with session_scope(engine) as session, batched_events(session):  # events and clocks written once per batch
         tickets = _load_tickets(session, ids)
         texts = request_texts(session, ids)
         for ticket_id in ids:

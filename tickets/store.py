@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel
 
 from tickets.db import session_scope
 from tickets.clocks import record_clock_event
+from tickets.event_batch import PendingEvent, active_batch
 from tickets.models import (
     Attachment,
     Blob,
@@ -323,6 +324,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def add_event(session: Session, ticket_id: int, kind: str, actor: str = "system", **data: Any) -> None:
+    batch = active_batch(session)
+    if batch is not None:  # written with the batch's other events, clocks once per ticket (tickets/event_batch.py)
+        batch.add(session, PendingEvent(ticket_id, kind, actor, _jsonable(data), utcnow()))
+        return
     event = TicketEvent(ticket_id=ticket_id, kind=kind, actor=actor, data=_jsonable(data))
     session.add(event)
     record_clock_event(session, event)  # every transition is clocked here (tickets/clocks.py)
